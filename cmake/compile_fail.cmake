@@ -1,0 +1,20 @@
+# Script mode: compile SOURCE and require that it fails with the diagnostic named in its
+# `// expected-error: <regex>` comment. Arguments: CXX, SOURCE, INCLUDES.
+file(STRINGS "${SOURCE}" expected REGEX "// expected-error: ")
+if(NOT expected)
+  message(FATAL_ERROR "${SOURCE} has no `// expected-error: <regex>` line")
+endif()
+string(REGEX REPLACE ".*// expected-error: " "" expected "${expected}")
+set(include_flags "")
+foreach(dir ${INCLUDES})
+  list(APPEND include_flags "-I${dir}")
+endforeach()
+execute_process(COMMAND "${CXX}" -std=c++20 -fsyntax-only ${include_flags} "${SOURCE}"
+                RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(result EQUAL 0)
+  message(FATAL_ERROR "${SOURCE} compiled, but it must fail with: ${expected}")
+endif()
+if(NOT "${out}${err}" MATCHES "${expected}")
+  message(FATAL_ERROR "${SOURCE} failed without the expected diagnostic `${expected}`:\n${err}")
+endif()
+message(STATUS "failed as expected: ${expected}")

@@ -1,0 +1,43 @@
+/// @file
+/// @brief Configuration macros: versioned namespace, assertions, throwing.
+#pragma once
+
+#include <incision/version.hpp>
+
+#include <cstdio>
+#include <exception>
+
+// Everything lives in a versioned inline namespace so that two extensions built against different
+// versions of these headers can share a process without ODR violations.
+#define INCISION_BEGIN_NAMESPACE \
+  namespace incision {           \
+  inline namespace v0 {
+#define INCISION_END_NAMESPACE \
+  }                            \
+  }
+
+/// INCISION_ASSERT(cond, msg): checks programming errors on hot paths. On when
+/// INCISION_ENABLE_ASSERT is defined or NDEBUG is not; users may define their own before
+/// including any incision header.
+#ifndef INCISION_ASSERT
+#if defined(INCISION_ENABLE_ASSERT) || !defined(NDEBUG)
+#define INCISION_ASSERT(cond, msg)                                                      \
+  ((cond) ? static_cast<void>(0)                                                        \
+          : (std::fprintf(stderr, "%s:%d: incision assertion failed: %s (%s)\n", __FILE__, \
+                          __LINE__, #cond, msg),                                        \
+             std::terminate()))
+#else
+#define INCISION_ASSERT(cond, msg) static_cast<void>(0)
+#endif
+#endif
+
+/// INCISION_THROW(ex): every throw goes through here, so -fno-exceptions builds terminate
+/// with the message instead of failing to compile.
+#ifndef INCISION_THROW
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define INCISION_THROW(ex) throw ex
+#else
+#define INCISION_THROW(ex)                                         \
+  (std::fprintf(stderr, "incision: %s\n", (ex).what()), std::terminate())
+#endif
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test: the C++ suite (doctest, examples, compile-fail
+# checks, consumer projects), the same C++ suite under ASan + UBSan, and pytest.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+jobs="$(nproc 2>/dev/null || echo 2)"
+export PATH="$root/.venv/bin:$PATH"  # ninja and cmake from the venv if the system lacks them
+
+configure() {  # build-dir, extra cmake arguments...
+  local dir="$1"; shift
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINCISION_WERROR=ON "$@" >/dev/null
+}
+
+echo "== C++ tests (build/test)"
+configure build/test
+cmake --build build/test -j "$jobs"
+ctest --test-dir build/test -j "$jobs" --output-on-failure
+
+echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)"
+configure build/asan "-DINCISION_SANITIZE=address;undefined" -DINCISION_BUILD_EXAMPLES=OFF
+cmake --build build/asan -j "$jobs"
+ctest --test-dir build/asan -j "$jobs" --output-on-failure -LE consumer
+
+echo "== Python tests"
+.venv/bin/python -m pytest -q
