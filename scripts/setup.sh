@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-debs=(g++ cmake libeigen3-dev xtensor-dev doctest-dev python3-venv)
+debs=(g++ cmake libeigen3-dev xtensor-dev doctest-dev python3-venv clang libclang-rt-14-dev)
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then
   debs+=(libbenchmark-dev liblemon-dev libboost-graph-dev)
 fi

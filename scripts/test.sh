@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: the C++ suite (doctest, examples, compile-fail
-# checks, consumer projects), the same C++ suite under ASan + UBSan, and pytest.
+# checks, consumer projects), the same C++ suite under ASan + UBSan, a bounded libFuzzer run of
+# every parser, and pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,6 +23,9 @@ echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build/as
 configure build/asan "-DINCISION_SANITIZE=address;undefined" -DINCISION_BUILD_EXAMPLES=OFF
 cmake --build build/asan -j "$jobs"
 ctest --test-dir build/asan -j "$jobs" --output-on-failure -LE consumer
+
+echo "== libFuzzer targets (parsers of snapshots, graph files and messages)"
+bash scripts/fuzz.sh "${INCISION_FUZZ_SECONDS:-15}"
 
 echo "== Python tests"
 .venv/bin/python -m pytest -q

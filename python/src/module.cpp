@@ -10,6 +10,7 @@ namespace py = pybind11;
 
 void register_bandit(py::module_& m);
 void register_partition(py::module_& m);
+void register_federated(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "incision compiled core: bandits and partitioning over numpy arrays";
@@ -29,4 +30,6 @@ PYBIND11_MODULE(_core, m) {
   register_bandit(bandit);
   auto partition = m.def_submodule("partition", "Optimal cuts of layer graphs from profiles");
   register_partition(partition);
+  auto federated = m.def_submodule("federated", "FedLinUCB-DW: devices of a type learn the cut together");
+  register_federated(federated);
 }
