@@ -3,3 +3,7 @@
 #pragma once
 
 #include <incision/config.hpp>
+
+#include <incision/bandit/concepts.hpp>
+#include <incision/bandit/mu_linucb.hpp>
+#include <incision/bandit/ridge_stats.hpp>
