@@ -223,3 +223,25 @@ TEST_CASE("fed aggregator: traffic counts every message and byte both ways") {
   CHECK(edge.traffic().bytes_in == in);
   CHECK(edge.traffic().bytes_out == out);
 }
+
+TEST_CASE("fed aggregator: weighted rows keep the group's matrix exactly symmetric (fuzz regression)") {
+  ib::fed_aggregator edge;
+  (void)edge.handle(hello(1, "g", 5));
+  std::mt19937_64 rng(99);
+  std::uniform_real_distribution<double> U(-3.0, 3.0);
+  for (std::uint64_t seq = 1; seq <= 50; ++seq) {
+    ib::fed_upload u;
+    u.device_id = 1;
+    u.seq = seq;
+    u.count = 2;
+    u.as_rows = true;
+    u.rows_x.resize(2, 5);
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 5; ++j) u.rows_x(i, j) = U(rng);
+    u.rows_y = Eigen::Vector2d(U(rng), U(rng));
+    u.rows_w = Eigen::Vector2d(0.3 + 0.01 * static_cast<double>(seq), 1.7);
+    (void)edge.handle(ib::encode(u));
+  }
+  const Eigen::MatrixXd g = edge.group_gram("g");
+  CHECK(g == g.transpose());
+}

@@ -249,11 +249,15 @@ inline std::vector<std::byte> fed_aggregator::on_upload(incision::detail::byte_r
   if (m.as_rows) {
     scratch_gram_ = g.gram;
     scratch_moment_ = g.moment;
+    const Eigen::Index d = m.rows_x.cols();
     for (Eigen::Index k = 0; k < m.rows_x.rows(); ++k) {
       const double w = m.rows_w(k);
-      const auto x = m.rows_x.row(k).transpose();
-      scratch_gram_.noalias() += w * (x * x.transpose());
-      scratch_moment_.noalias() += (w * m.rows_y(k)) * x;
+      // w * (x_i x_j) entry by entry: the group's matrix stays exactly symmetric.
+      for (Eigen::Index j = 0; j < d; ++j) {
+        const double xj = m.rows_x(k, j);
+        for (Eigen::Index i = 0; i < d; ++i) scratch_gram_(i, j) += w * (m.rows_x(k, i) * xj);
+      }
+      scratch_moment_.noalias() += (w * m.rows_y(k)) * m.rows_x.row(k).transpose();
     }
   } else {
     scratch_gram_.noalias() = g.gram + m.gram;
