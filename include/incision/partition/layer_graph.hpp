@@ -1,0 +1,241 @@
+/// @file
+/// @brief The layer graph: a validated DAG of DNN layers with per-layer device time, server
+/// time and output bytes.
+///
+/// Semantics shared by every partitioner: a layer with no predecessors is an *input*; it is
+/// produced on the device and pinned there, and its `out_bytes` is what shipping the raw input
+/// costs. A device set is feasible when it holds every input and every predecessor of its
+/// members (data flows device -> server once).
+#pragma once
+
+#include <incision/config.hpp>
+#include <incision/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+INCISION_BEGIN_NAMESPACE
+namespace partition {
+
+/// @brief Dense layer index: 0, 1, 2, ... in insertion order.
+using layer_id = std::uint32_t;
+
+/// @brief Where a layer runs.
+enum class side : std::uint8_t { device, server };
+
+/// @brief One layer's profile. Units: seconds and bytes.
+struct layer {
+  std::string name;
+  double device_time = 0.0;  ///< compute time on the device, seconds
+  double server_time = 0.0;  ///< compute time on the server, seconds
+  double out_bytes = 0.0;    ///< bytes of the layer's output tensor
+};
+
+/// @brief A DAG of layers. Every mutation validates its input and leaves the graph unchanged
+/// when it throws (strong guarantee).
+///
+/// It also models the cost-oracle concept (see concepts.hpp): `compute_time(id, side)` and
+/// `output_bytes(id)` read the stored profile.
+class layer_graph {
+ public:
+  layer_graph() = default;
+
+  /// @brief Adds a layer and returns its id (ids are dense, in insertion order).
+  /// @throws invalid_argument if a time or size is negative, NaN or infinite (message names the layer).
+  layer_id add_layer(std::string name, double device_time, double server_time, double out_bytes);
+
+  /// @brief Adds the data dependency @p from -> @p to.
+  /// @throws out_of_range for an unknown id; invalid_argument for a self loop, a duplicate edge
+  /// or an edge that would close a cycle (messages name the layers).
+  void add_edge(layer_id from, layer_id to);
+
+  /// @brief Replaces the profile values of one layer (validated like add_layer).
+  void set_costs(layer_id v, double device_time, double server_time, double out_bytes);
+
+  [[nodiscard]] std::size_t size() const noexcept { return layers_.size(); }
+  [[nodiscard]] std::size_t num_edges() const noexcept { return num_edges_; }
+  [[nodiscard]] bool empty() const noexcept { return layers_.empty(); }
+  [[nodiscard]] const layer& operator[](layer_id v) const noexcept { return layers_[v]; }
+  /// @brief Checked access. @throws out_of_range
+  [[nodiscard]] const layer& at(layer_id v) const;
+  [[nodiscard]] const std::vector<layer_id>& successors(layer_id v) const noexcept { return succ_[v]; }
+  [[nodiscard]] const std::vector<layer_id>& predecessors(layer_id v) const noexcept { return pred_[v]; }
+  [[nodiscard]] bool is_input(layer_id v) const noexcept { return pred_[v].empty(); }
+  /// @brief All edges (from, to) in insertion order.
+  [[nodiscard]] const std::vector<std::pair<layer_id, layer_id>>& edges() const noexcept { return edges_; }
+  /// @brief A topological order (Kahn's algorithm, smallest id first among ready layers).
+  [[nodiscard]] const std::vector<layer_id>& topological_order() const;
+  /// @brief True when the graph is a single path 0 -> ... in some order (each layer has at most
+  /// one predecessor and one successor, one input).
+  [[nodiscard]] bool is_chain() const noexcept;
+
+  // cost-oracle interface
+  [[nodiscard]] double compute_time(layer_id v, side s) const noexcept {
+    return s == side::device ? layers_[v].device_time : layers_[v].server_time;
+  }
+  [[nodiscard]] double output_bytes(layer_id v) const noexcept { return layers_[v].out_bytes; }
+
+  /// @brief Throws invalid_argument when the graph has no layer.
+  void require_nonempty(std::string_view who) const;
+
+ private:
+  std::vector<layer> layers_;
+  std::vector<std::vector<layer_id>> succ_, pred_;
+  std::vector<std::pair<layer_id, layer_id>> edges_;
+  std::size_t num_edges_ = 0;
+  bool ids_topological_ = true;  // every edge goes from a smaller to a larger id
+  mutable std::vector<layer_id> topo_;
+  mutable bool topo_valid_ = false;
+
+  static void check_value(std::string_view layer_name, std::string_view what, double x);
+  [[nodiscard]] bool reaches(layer_id from, layer_id to) const;
+  [[nodiscard]] std::string label(layer_id v) const;
+};
+
+// ---------------------------------------------------------------------------------------
+// Definitions
+// ---------------------------------------------------------------------------------------
+
+inline void layer_graph::check_value(std::string_view layer_name, std::string_view what, double x) {
+  if (!std::isfinite(x) || x < 0.0)
+    INCISION_THROW(invalid_argument(incision::detail::message(
+        "partition", "layer '" + std::string(layer_name) + "': " + std::string(what) +
+                         " must be finite and >= 0, got " + std::to_string(x))));
+}
+
+inline std::string layer_graph::label(layer_id v) const {
+  return "'" + layers_[v].name + "' (id " + std::to_string(v) + ")";
+}
+
+inline layer_id layer_graph::add_layer(std::string name, double device_time, double server_time,
+                                       double out_bytes) {
+  check_value(name, "device_time", device_time);
+  check_value(name, "server_time", server_time);
+  check_value(name, "out_bytes", out_bytes);
+  if (layers_.size() >= static_cast<std::size_t>(UINT32_MAX / 4))
+    INCISION_THROW(invalid_argument(incision::detail::message("partition", "too many layers")));
+  layers_.reserve(layers_.size() + 1);
+  succ_.reserve(succ_.size() + 1);
+  pred_.reserve(pred_.size() + 1);
+  layers_.push_back(layer{std::move(name), device_time, server_time, out_bytes});
+  succ_.emplace_back();
+  pred_.emplace_back();
+  topo_valid_ = false;
+  return static_cast<layer_id>(layers_.size() - 1);
+}
+
+inline void layer_graph::set_costs(layer_id v, double device_time, double server_time,
+                                   double out_bytes) {
+  const layer& l = at(v);
+  check_value(l.name, "device_time", device_time);
+  check_value(l.name, "server_time", server_time);
+  check_value(l.name, "out_bytes", out_bytes);
+  layers_[v].device_time = device_time;
+  layers_[v].server_time = server_time;
+  layers_[v].out_bytes = out_bytes;
+}
+
+inline const layer& layer_graph::at(layer_id v) const {
+  if (v >= layers_.size())
+    INCISION_THROW(out_of_range(incision::detail::message(
+        "partition", "layer id " + std::to_string(v) + " out of range (graph has " +
+                         std::to_string(layers_.size()) + " layers)")));
+  return layers_[v];
+}
+
+inline bool layer_graph::reaches(layer_id from, layer_id to) const {
+  std::vector<char> seen(layers_.size(), 0);
+  std::vector<layer_id> stack{from};
+  seen[from] = 1;
+  while (!stack.empty()) {
+    const layer_id u = stack.back();
+    stack.pop_back();
+    if (u == to) return true;
+    for (const layer_id w : succ_[u])
+      if (!seen[w]) {
+        seen[w] = 1;
+        stack.push_back(w);
+      }
+  }
+  return false;
+}
+
+inline void layer_graph::add_edge(layer_id from, layer_id to) {
+  if (from >= layers_.size() || to >= layers_.size())
+    INCISION_THROW(out_of_range(incision::detail::message(
+        "partition", "edge " + std::to_string(from) + " -> " + std::to_string(to) +
+                         " names a layer that does not exist (graph has " +
+                         std::to_string(layers_.size()) + " layers)")));
+  if (from == to)
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition", "self loop on layer " + label(from))));
+  const auto& s = succ_[from];
+  if (std::find(s.begin(), s.end(), to) != s.end())
+    INCISION_THROW(invalid_argument(incision::detail::message(
+        "partition", "duplicate edge " + label(from) + " -> " + label(to))));
+  const bool ordered = from < to;
+  if (!(ordered && ids_topological_) && reaches(to, from))
+    INCISION_THROW(invalid_argument(incision::detail::message(
+        "partition", "edge " + label(from) + " -> " + label(to) + " would close a cycle")));
+  edges_.reserve(edges_.size() + 1);
+  succ_[from].reserve(succ_[from].size() + 1);
+  pred_[to].reserve(pred_[to].size() + 1);
+  edges_.emplace_back(from, to);
+  succ_[from].push_back(to);
+  pred_[to].push_back(from);
+  ++num_edges_;
+  ids_topological_ = ids_topological_ && ordered;
+  topo_valid_ = false;
+}
+
+inline const std::vector<layer_id>& layer_graph::topological_order() const {
+  if (topo_valid_) return topo_;
+  const std::size_t n = layers_.size();
+  std::vector<layer_id> order;
+  order.reserve(n);
+  if (ids_topological_) {
+    for (std::size_t i = 0; i < n; ++i) order.push_back(static_cast<layer_id>(i));
+  } else {
+    std::vector<std::size_t> indeg(n);
+    std::priority_queue<layer_id, std::vector<layer_id>, std::greater<>> ready;
+    for (std::size_t i = 0; i < n; ++i) {
+      indeg[i] = pred_[i].size();
+      if (indeg[i] == 0) ready.push(static_cast<layer_id>(i));
+    }
+    while (!ready.empty()) {
+      const layer_id u = ready.top();
+      ready.pop();
+      order.push_back(u);
+      for (const layer_id w : succ_[u])
+        if (--indeg[w] == 0) ready.push(w);
+    }
+  }
+  topo_ = std::move(order);
+  topo_valid_ = true;
+  return topo_;
+}
+
+inline bool layer_graph::is_chain() const noexcept {
+  std::size_t inputs = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (succ_[i].size() > 1 || pred_[i].size() > 1) return false;
+    inputs += pred_[i].empty() ? 1U : 0U;
+  }
+  return inputs == 1;
+}
+
+inline void layer_graph::require_nonempty(std::string_view who) const {
+  if (layers_.empty())
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition", std::string(who) + ": the layer graph is empty")));
+}
+
+}  // namespace partition
+INCISION_END_NAMESPACE

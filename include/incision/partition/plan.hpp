@@ -1,0 +1,160 @@
+/// @file
+/// @brief plan: the result of every partitioner, mapped back to real layer ids; and evaluate(),
+/// which prices any feasible device set.
+///
+/// Latency of a plan (single frame, no pipelining):
+///   device_time   = sum of device times of device layers
+///   upload_time   = sum over shipped layers of out_bytes / bandwidth (a device layer is shipped,
+///                   once, when at least one successor runs on the server)
+///   server_time   = sum of server times of server layers
+///   download_time = sum over server layers without successors of out_bytes / download_bandwidth
+///   rtt           = the link's round-trip time if any layer runs on the server, else 0
+///   latency       = device_time + upload_time + server_time + download_time + rtt
+/// max_stage = max(device_time, upload_time, server_time, download_time): the pipeline stage that
+/// bounds throughput (DADS ECDI-H); the RTT is propagation delay and does not bound throughput.
+#pragma once
+
+#include <incision/config.hpp>
+#include <incision/error.hpp>
+#include <incision/partition/concepts.hpp>
+#include <incision/partition/layer_graph.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+INCISION_BEGIN_NAMESPACE
+namespace partition {
+
+/// @brief A partition of the layers between device and server, with its predicted times.
+struct plan {
+  incision::status status = incision::status::ok;
+  std::vector<side> placement;             ///< per layer id
+  std::vector<layer_id> device_layers;     ///< ascending ids
+  std::vector<layer_id> server_layers;     ///< ascending ids
+  std::vector<layer_id> shipped_layers;    ///< device layers whose output is uploaded (each once)
+  double shipped_bytes = 0.0;
+  double device_time = 0.0;
+  double upload_time = 0.0;
+  double server_time = 0.0;
+  double download_time = 0.0;
+  double rtt = 0.0;
+  double latency = 0.0;
+  double max_stage = 0.0;
+
+  [[nodiscard]] bool on_device(layer_id v) const noexcept { return placement[v] == side::device; }
+};
+
+namespace detail {
+
+/// Costs read once from an oracle, validated.
+struct cost_table {
+  std::vector<double> dev, srv, bytes;
+};
+
+template <class Oracle>
+void read_costs(const layer_graph& g, const Oracle& o, cost_table& c) {
+  const std::size_t n = g.size();
+  c.dev.resize(n);
+  c.srv.resize(n);
+  c.bytes.resize(n);
+  for (layer_id v = 0; v < n; ++v) {
+    const double d = static_cast<double>(o.compute_time(v, side::device));
+    const double s = static_cast<double>(o.compute_time(v, side::server));
+    const double b = static_cast<double>(o.output_bytes(v));
+    if (!(std::isfinite(d) && d >= 0.0 && std::isfinite(s) && s >= 0.0 && std::isfinite(b) && b >= 0.0))
+      INCISION_THROW(oracle_error(incision::detail::message(
+          "partition", "cost oracle returned a negative or non-finite value for layer '" +
+                           g[v].name + "' (id " + std::to_string(v) + ")")));
+    c.dev[v] = d;
+    c.srv[v] = s;
+    c.bytes[v] = b;
+  }
+}
+
+inline void check_link(const link_values& l) {
+  if (!(l.bandwidth > 0.0) || !(l.download_bandwidth > 0.0) || !(l.rtt >= 0.0) || !std::isfinite(l.rtt))
+    INCISION_THROW(invalid_argument(incision::detail::message(
+        "partition", "link: bandwidth and download_bandwidth must be > 0 and rtt finite and >= 0")));
+}
+
+inline double transfer(double bytes, double rate) noexcept {
+  return bytes == 0.0 ? 0.0 : bytes / rate;
+}
+
+/// Prices a placement (no feasibility check).
+inline plan price(const layer_graph& g, const cost_table& c, const link_values& l,
+                  std::vector<side> placement) {
+  plan p;
+  const std::size_t n = g.size();
+  bool any_server = false;
+  for (layer_id v = 0; v < n; ++v) {
+    if (placement[v] == side::device) {
+      p.device_layers.push_back(v);
+      p.device_time += c.dev[v];
+      for (const layer_id w : g.successors(v))
+        if (placement[w] == side::server) {
+          p.shipped_layers.push_back(v);
+          p.shipped_bytes += c.bytes[v];
+          p.upload_time += transfer(c.bytes[v], l.bandwidth);
+          break;
+        }
+    } else {
+      any_server = true;
+      p.server_layers.push_back(v);
+      p.server_time += c.srv[v];
+      if (g.successors(v).empty()) p.download_time += transfer(c.bytes[v], l.download_bandwidth);
+    }
+  }
+  p.rtt = any_server ? l.rtt : 0.0;
+  p.latency = p.device_time + p.upload_time + p.server_time + p.download_time + p.rtt;
+  p.max_stage = std::max(std::max(p.device_time, p.upload_time), std::max(p.server_time, p.download_time));
+  p.placement = std::move(placement);
+  return p;
+}
+
+/// The first layer (by id) that makes a placement infeasible, or g.size() if feasible.
+inline std::size_t first_violation(const layer_graph& g, const std::vector<side>& placement) {
+  for (layer_id v = 0; v < g.size(); ++v) {
+    if (placement[v] != side::device) continue;
+    for (const layer_id u : g.predecessors(v))
+      if (placement[u] == side::server) return v;
+  }
+  for (layer_id v = 0; v < g.size(); ++v)
+    if (g.is_input(v) && placement[v] == side::server) return v;
+  return g.size();
+}
+
+}  // namespace detail
+
+/// @brief Prices the feasible device set @p device_layers under @p oracle and @p link.
+/// @throws out_of_range for an unknown id; invalid_argument if the set is infeasible (an input
+/// on the server, or a device layer with a server predecessor; the message names the layer).
+template <class Oracle, class Link>
+plan evaluate(const layer_graph& g, const Oracle& oracle, const Link& link,
+              std::span<const layer_id> device_layers) {
+  INCISION_PARTITION_CHECK_ORACLE("evaluate", Oracle);
+  INCISION_PARTITION_CHECK_LINK("evaluate", Link);
+  detail::cost_table c;
+  detail::read_costs(g, oracle, c);
+  const auto l = detail::resolve_link(link);
+  detail::check_link(l);
+  std::vector<side> placement(g.size(), side::server);
+  for (const layer_id v : device_layers) {
+    (void)g.at(v);  // range check
+    placement[v] = side::device;
+  }
+  const std::size_t bad = detail::first_violation(g, placement);
+  if (bad != g.size())
+    INCISION_THROW(invalid_argument(incision::detail::message(
+        "partition", "infeasible device set at layer '" + g[static_cast<layer_id>(bad)].name + "' (id " +
+                         std::to_string(bad) + "): inputs must stay on the device and every "
+                         "predecessor of a device layer must be on the device")));
+  return detail::price(g, c, l, std::move(placement));
+}
+
+}  // namespace partition
+INCISION_END_NAMESPACE

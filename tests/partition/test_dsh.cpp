@@ -1,0 +1,95 @@
+// DSH against the brute-force max-stage optimum; the DADS controller; the bandwidth map vs DSL.
+#include <incision/partition.hpp>
+
+#include "partition/support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+namespace ip = incision::partition;
+using namespace partition_test;
+
+TEST_CASE("dsh is within 3x of the brute-force max-stage optimum on small DAGs") {
+  std::mt19937_64 rng(2019);
+  std::uniform_int_distribution<std::size_t> size(1, 10);
+  std::uniform_real_distribution<double> dens(0.1, 0.6);
+  std::uniform_real_distribution<double> logbw(-1.0, 1.0);
+  double worst = 1.0, mean = 0.0;
+  int trials = 0, exact = 0;
+  ip::dsh_options opt;
+  opt.grid = 5;
+  opt.levels = 3;
+  for (int trial = 0; trial < 600; ++trial) {
+    const auto g = random_dag(rng, size(rng), dens(rng), trial % 2 == 0, trial % 3 == 0);
+    const double bw = std::pow(10.0, logbw(rng));
+    const auto p = ip::dsh(g, g, ip::simple_link(bw), opt);
+    const auto bf = brute_force(g, bw);
+    INFO("trial " << trial);
+    REQUIRE(ip::detail::first_violation(g, p.placement) == g.size());
+    REQUIRE(close(price(g, p.placement, bw).max_stage, p.max_stage));
+    REQUIRE(p.max_stage >= bf.best_max_stage * (1 - 1e-12));
+    // never worse than plain DSL's max stage (the unweighted point is always evaluated)
+    REQUIRE(p.max_stage <= ip::dsl(g, bw).max_stage * (1 + 1e-12));
+    const double ratio = bf.best_max_stage > 0 ? p.max_stage / bf.best_max_stage : (p.max_stage == 0 ? 1.0 : 1e300);
+    REQUIRE(ratio <= 3.0);
+    worst = std::max(worst, ratio);
+    mean += ratio;
+    exact += ratio <= 1 + 1e-12 ? 1 : 0;
+    ++trials;
+  }
+  MESSAGE("DSH / optimal max stage: worst " << worst << ", mean " << mean / trials << ", optimal in "
+                                            << exact << " of " << trials);
+}
+
+TEST_CASE("dads picks DSL under light load, DSH under heavy load, and flags a missed rate") {
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    const auto g = random_dag(rng, 8, 0.3, false, false);
+    const auto light = ip::dsl(g, 1.0);
+    // light: 1/Q above DSL's max stage
+    const auto d1 = ip::dads(g, 1.0, 0.5 / std::max(light.max_stage, 1e-9));
+    CHECK_FALSE(d1.heavy_load);
+    CHECK(d1.chosen.placement == light.placement);
+    // heavy: 1/Q at or below DSL's max stage
+    if (light.max_stage <= 0) continue;
+    const auto d2 = ip::dads(g, 1.0, 1.001 / light.max_stage);
+    CHECK(d2.heavy_load);
+    CHECK(d2.chosen.max_stage <= light.max_stage);
+    CHECK(d2.decrease_rate == !(d2.chosen.max_stage < light.max_stage / 1.001));
+  }
+  ip::layer_graph g;
+  g.add_layer("a", 1, 1, 1);
+  CHECK_THROWS_AS((void)ip::dads(g, 1.0, 0.0), incision::invalid_argument);
+}
+
+TEST_CASE("bandwidth map agrees with DSL at random bandwidths") {
+  std::mt19937_64 rng(77);
+  std::uniform_int_distribution<std::size_t> size(1, 12);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::size_t most = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    const auto g = random_dag(rng, size(rng), 0.35, trial % 4 == 0, trial % 2 == 0);
+    const double lo = 0.01, hi = trial % 5 == 0 ? std::numeric_limits<double>::infinity() : 1000.0;
+    const ip::simple_link link(1.0, trial % 3 == 0 ? 0.5 : 0.0);
+    const ip::bandwidth_map map(g, g, link, lo, hi);
+    REQUIRE(map.size() >= 1);
+    REQUIRE(map.solves() <= 2 * map.size() + 1);
+    most = std::max(most, map.size());
+    const auto bps = map.breakpoints();
+    REQUIRE(std::is_sorted(bps.rbegin(), bps.rend()));
+    for (int k = 0; k < 25; ++k) {
+      const double bw = std::exp(std::log(lo) + u(rng) * (std::log(1000.0) - std::log(lo)));
+      const auto direct = ip::dsl(g, g, ip::simple_link(bw, link.rtt()));
+      INFO("trial " << trial << " bw " << bw);
+      REQUIRE(close(map.latency(bw), direct.latency, 1e-9));
+      REQUIRE(close(price(g, map.at(bw).placement, bw, link.rtt()).latency, direct.latency, 1e-9));
+    }
+  }
+  MESSAGE("largest number of plans in a map: " << most);
+  ip::layer_graph g;
+  g.add_layer("a", 1, 1, 1);
+  const ip::bandwidth_map m(g, 1.0, 2.0);
+  CHECK_THROWS_AS((void)m.index(3.0), incision::out_of_range);
+  CHECK_THROWS_AS(ip::bandwidth_map(g, 2.0, 1.0), incision::invalid_argument);
+}

@@ -1,0 +1,137 @@
+// Layer graph validation, the JSON loaders and the exporter.
+#include <incision/partition.hpp>
+
+#include "partition/support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+namespace ip = incision::partition;
+using namespace partition_test;
+
+TEST_CASE("layer_graph validates layers and edges, naming the layer, and stays unchanged") {
+  ip::layer_graph g;
+  CHECK(g.add_layer("in", 0, 0, 10) == 0);
+  CHECK(g.add_layer("conv1", 1, 0.1, 5) == 1);
+  CHECK(g.add_layer("fc", 1, 0.1, 1) == 2);
+  CHECK_THROWS_WITH_AS(g.add_layer("bad", -1, 0, 0), doctest::Contains("'bad'"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(g.add_layer("nan", 0, std::nan(""), 0), doctest::Contains("server_time"),
+                       incision::invalid_argument);
+  CHECK_THROWS_AS(g.add_layer("inf", 0, 0, std::numeric_limits<double>::infinity()), incision::invalid_argument);
+  CHECK(g.size() == 3);
+  g.add_edge(0, 1);
+  g.add_edge(1, 2);
+  CHECK_THROWS_WITH_AS(g.add_edge(1, 1), doctest::Contains("self loop on layer 'conv1'"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(g.add_edge(0, 1), doctest::Contains("duplicate edge 'in'"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(g.add_edge(2, 0), doctest::Contains("cycle"), incision::invalid_argument);
+  CHECK_THROWS_AS(g.add_edge(0, 7), incision::out_of_range);
+  CHECK(g.num_edges() == 2);
+  CHECK(g.is_chain());
+  CHECK_THROWS_AS(g.set_costs(1, 0, -2, 0), incision::invalid_argument);
+  CHECK(g[1].server_time == 0.1);
+  CHECK_THROWS_AS((void)g.at(9), incision::out_of_range);
+}
+
+TEST_CASE("cycle detection also works when ids are not in topological order") {
+  ip::layer_graph g;
+  for (int i = 0; i < 4; ++i) g.add_layer("L" + std::to_string(i), 1, 1, 1);
+  g.add_edge(3, 2);
+  g.add_edge(2, 1);
+  g.add_edge(1, 0);
+  CHECK_THROWS_AS(g.add_edge(0, 3), incision::invalid_argument);
+  g.add_edge(3, 0);
+  const auto& order = g.topological_order();
+  CHECK(order == std::vector<ip::layer_id>{3, 2, 1, 0});
+}
+
+TEST_CASE("every msr-fiddle graph loads, with the documented unit mapping") {
+  const std::filesystem::path dir = std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    ++files;
+    const auto g = ip::load_msr_json(entry.path());
+    // independent look at the raw JSON: node/edge counts and one edge's bytes
+    const auto doc = ip::detail::parse_json(ip::detail::read_text(entry.path()));
+    CHECK(g.size() == doc.find("nodes")->array.size());
+    CHECK(g.num_edges() == doc.find("edges")->array.size());
+    const auto& e0 = doc.find("edges")->array[0];
+    const double size_field = e0.find("size")->number;  // bytes as the file states them
+    ip::layer_id src = 0;
+    for (ip::layer_id v = 0; v < g.size(); ++v)
+      if (doc.find("nodes")->array[v].find("id")->number == e0.find("sourceId")->number) src = v;
+    CHECK(g[src].out_bytes == doctest::Approx(size_field).epsilon(1e-6));
+    CHECK(g[src].device_time == doctest::Approx(doc.find("nodes")->array[src].find("cpuLatency")->number * 1e-3));
+    // DSL runs and its plan is feasible and consistently priced
+    const auto p = ip::dsl(g, 12.5e6);
+    CHECK(ip::detail::first_violation(g, p.placement) == g.size());
+    CHECK(close(price(g, p.placement, 12.5e6).latency, p.latency));
+    // round trip through our own format is exact
+    const auto back = ip::from_json(ip::to_json(g));
+    REQUIRE(back.size() == g.size());
+    CHECK(back.edges() == g.edges());
+    for (ip::layer_id v = 0; v < g.size(); ++v) {
+      CHECK(back[v].name == g[v].name);
+      CHECK(back[v].device_time == g[v].device_time);
+      CHECK(back[v].server_time == g[v].server_time);
+      CHECK(back[v].out_bytes == g[v].out_bytes);
+    }
+  }
+  CHECK(files == 6);
+}
+
+TEST_CASE("own JSON format: round trip of random graphs through a file") {
+  std::mt19937_64 rng(9);
+  const auto path = std::filesystem::temp_directory_path() / "incision_partition_roundtrip.json";
+  for (int trial = 0; trial < 50; ++trial) {
+    auto g = random_dag(rng, 1 + rng() % 20, 0.3, false, true);
+    ip::save_json(g, path);
+    const auto back = ip::load_json(path);
+    CHECK(ip::to_json(back) == ip::to_json(g));
+  }
+  std::filesystem::remove(path);
+  CHECK_THROWS_AS((void)ip::load_json(path), incision::io_error);
+}
+
+TEST_CASE("loaders reject malformed input with parse_error naming the problem") {
+  const std::string good =
+      R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})";
+  CHECK(ip::from_json(good).size() == 1);
+  // every strict prefix is rejected
+  for (std::size_t k = 0; k < good.size(); ++k)
+    CHECK_THROWS_AS((void)ip::from_json(good.substr(0, k)), incision::parse_error);
+  CHECK_THROWS_WITH_AS((void)ip::from_json(R"({"format": "x", "version": 1, "layers": [], "edges": []})"),
+                       doctest::Contains("format"), incision::parse_error);
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [], "edges": [[0, 1]]})"),
+      doctest::Contains("dangling edge"), incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_json(R"({"format": "incision.layer_graph", "version": 2, "layers": [], "edges": []})"),
+                  incision::parse_error);
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "neg", "device_time": -1, "server_time": 2, "out_bytes": 3}], "edges": []})"),
+      doctest::Contains("'neg'"), incision::invalid_argument);
+  CHECK_THROWS_AS((void)ip::from_json("[1, 2,]"), incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_json("{\"a\": 1e999}"), incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_json("\"\\ud800\""), incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_json(std::string(100000, '[')), incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_json("{} x"), incision::parse_error);
+  // msr-fiddle: dangling edge, duplicate id, cycle, negative latency
+  CHECK_THROWS_WITH_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 5, "cost": 1}]})"),
+                       doctest::Contains("dangling"), incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}, {"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": []})"),
+                  incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}, {"id": 1, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 1, "cost": 1}, {"sourceId": 1, "destId": 0, "cost": 1}]})"),
+                  incision::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 3, "name": "conv", "cpuLatency": -1, "fpgaLatency": 1}], "edges": []})"),
+                       doctest::Contains("'conv'"), incision::invalid_argument);
+  const auto g = ip::from_msr_json(R"({"nodes": [{"id": 7, "cpuLatency": 2, "fpgaLatency": 1}, {"id": 3, "cpuLatency": 4, "fpgaLatency": 0.5}], "edges": [{"sourceId": 7, "destId": 3, "cost": 0.5}]})");
+  CHECK(g[0].name == "node7");
+  CHECK(g[0].device_time == doctest::Approx(2e-3));
+  CHECK(g[0].out_bytes == doctest::Approx(0.5e-3 * 2147483648.0));
+  CHECK(g[1].out_bytes == 0.0);
+}
