@@ -5,5 +5,9 @@
 #include <incision/config.hpp>
 
 #include <incision/bandit/concepts.hpp>
+#include <incision/bandit/discounted_stats.hpp>
+#include <incision/bandit/disjoint_linucb.hpp>
+#include <incision/bandit/linucb.hpp>
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/ridge_stats.hpp>
+#include <incision/bandit/window_stats.hpp>

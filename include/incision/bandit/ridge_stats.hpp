@@ -186,6 +186,12 @@ class ridge_stats {
   }
   /// @}
 
+  /// @brief Checks a sample without changing anything (length, finiteness, weight).
+  /// @throws invalid_argument naming the problem.
+  void validate_sample(const Eigen::Ref<const vector_type>& x, double y, double weight = 1.0) const {
+    check_sample(x, y, weight);
+  }
+
   /// Statistics-policy interface: a plain ridge policy observes by adding.
   void observe(const Eigen::Ref<const vector_type>& x, double y) { add(x, y, 1.0); }
   [[nodiscard]] const ridge_stats& ridge() const noexcept { return *this; }
