@@ -28,6 +28,8 @@
 #include <incision/partition/plan.hpp>
 
 #include <cstdint>
+#include <limits>
+#include <utility>
 #include <vector>
 
 INCISION_BEGIN_NAMESPACE
@@ -71,8 +73,11 @@ class dsl_solver {
   detail::cost_table c_;
   dsl_options opt_;
   max_flow mf_;
-  std::vector<max_flow::arc_id> transfer_arc_;  // per layer with successors
-  std::vector<side> scratch_;
+  std::vector<max_flow::arc_id> transfer_arc_;           // per layer (none: no arc)
+  std::vector<max_flow::vertex> vertex_of_;              // flow vertex of a layer (none: contracted input)
+  std::vector<std::pair<layer_id, max_flow::vertex>> feed_;  // contracted input -> vertex it feeds
+  std::vector<double> src_;                              // scratch: source capacities per flow vertex
+  max_flow::vertex first_aux_ = 0;
   double value_ = 0.0;
 };
 
@@ -98,28 +103,41 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   g_ = &g;
   opt_ = opt;
   const std::size_t n = g.size();
-  std::size_t aux = 0;
-  for (layer_id v = 0; v < n; ++v) aux += g.successors(v).size() > 1 ? 1U : 0U;
-  mf_.reset(n + aux);
-  mf_.reserve(n + aux + 2 * g.num_edges());
-  transfer_arc_.assign(n, 0);
+  // Pinned inputs are contracted into the source: their transfer arc becomes a source arc of
+  // the consumer (or of the auxiliary vertex), their reverse arcs point into the source and
+  // are dropped, their device time is a constant.
+  constexpr auto none = std::numeric_limits<max_flow::vertex>::max();
+  vertex_of_.assign(n, none);
+  max_flow::vertex next = 0;
+  for (layer_id v = 0; v < n; ++v)
+    if (!(opt.pin_inputs && g.is_input(v))) vertex_of_[v] = next++;
+  const max_flow::vertex layers_in_flow = next;
+  first_aux_ = next;
+  for (layer_id v = 0; v < n; ++v) next += g.successors(v).size() > 1 ? 1U : 0U;
+  mf_.reset(next);
+  mf_.reserve(next + 2 * g.num_edges());
+  transfer_arc_.assign(n, none);
+  feed_.clear();
   const double inf = max_flow::infinity;
   const double back = opt.precedence ? inf : 0.0;
-  auto next_aux = static_cast<max_flow::vertex>(n);
+  max_flow::vertex aux = layers_in_flow;
   for (layer_id v = 0; v < n; ++v) {
     const auto& s = g.successors(v);
+    const max_flow::vertex fv = vertex_of_[v];
     if (s.size() == 1) {
-      transfer_arc_[v] = mf_.add_arc(v, s[0], 0.0, back);
+      if (fv == none) feed_.emplace_back(v, vertex_of_[s[0]]);
+      else transfer_arc_[v] = mf_.add_arc(fv, vertex_of_[s[0]], 0.0, back);
     } else if (s.size() > 1) {
-      const max_flow::vertex a = next_aux++;
-      transfer_arc_[v] = mf_.add_arc(v, a, 0.0, 0.0);
+      const max_flow::vertex a = aux++;
+      if (fv == none) feed_.emplace_back(v, a);
+      else transfer_arc_[v] = mf_.add_arc(fv, a, 0.0, 0.0);
       for (const layer_id w : s) {
-        mf_.add_arc(a, w, inf, 0.0);
-        if (opt.precedence) mf_.add_arc(w, v, inf, 0.0);
+        mf_.add_arc(a, vertex_of_[w], inf, 0.0);
+        if (opt.precedence && fv != none) mf_.add_arc(vertex_of_[w], fv, inf, 0.0);
       }
     }
   }
-  scratch_.resize(n);
+  src_.assign(next, 0.0);
 }
 
 inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_weights& w,
@@ -127,19 +145,30 @@ inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_wei
   INCISION_ASSERT(g_ != nullptr, "dsl_solver: assign() first");
   const layer_graph& g = *g_;
   const std::size_t n = g.size();
-  const double inf = max_flow::infinity;
+  constexpr auto none = std::numeric_limits<max_flow::vertex>::max();
+  std::fill(src_.begin(), src_.end(), 0.0);
+  double constant = 0.0;
+  for (const auto& [v, target] : feed_) src_[target] += w.transfer * detail::transfer(c_.bytes[v], l.bandwidth);
   for (layer_id v = 0; v < n; ++v) {
-    const bool sink_layer = g.successors(v).empty();
+    const max_flow::vertex fv = vertex_of_[v];
+    if (fv == none) {
+      constant += w.device * c_.dev[v];
+      continue;
+    }
+    const auto& s = g.successors(v);
     double server = w.server * c_.srv[v];
-    if (sink_layer) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);
-    const double source = (opt_.pin_inputs && g.is_input(v)) ? inf : server;
-    mf_.set_terminal(v, source, w.device * c_.dev[v]);
-    if (!sink_layer) mf_.set_arc(transfer_arc_[v], w.transfer * detail::transfer(c_.bytes[v], l.bandwidth),
-                                 (g.successors(v).size() == 1 && opt_.precedence) ? inf : 0.0);
+    if (s.empty()) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);
+    const double source = (opt_.pin_inputs && g.is_input(v)) ? max_flow::infinity : server + src_[fv];
+    mf_.set_terminal(fv, source, w.device * c_.dev[v]);
+    if (transfer_arc_[v] != none)
+      mf_.set_arc(transfer_arc_[v], w.transfer * detail::transfer(c_.bytes[v], l.bandwidth),
+                  (s.size() == 1 && opt_.precedence) ? max_flow::infinity : 0.0);
   }
-  value_ = mf_.solve();
+  for (auto a = first_aux_; a < src_.size(); ++a) mf_.set_terminal(a, src_[a], 0.0);
+  value_ = mf_.solve() + constant;
   placement.resize(n);
-  for (layer_id v = 0; v < n; ++v) placement[v] = mf_.on_source_side(v) ? side::device : side::server;
+  for (layer_id v = 0; v < n; ++v)
+    placement[v] = (vertex_of_[v] == none || mf_.on_source_side(vertex_of_[v])) ? side::device : side::server;
   return value_;
 }
 

@@ -1,0 +1,273 @@
+// DSL build + solve: incision's engine vs LEMON Preflow (runMinCut) and Boost
+// boykov_kolmogorov_max_flow on the SAME constructed graph; bandwidth map; DSH.
+//
+// Peers get the DSL graph as an explicit arc list (source/sink arcs included, infinite arcs as a
+// big-M of 1e30 because neither supports infinity); their timing covers building their graph
+// from that list and solving. Ours covers dsl(): reading the costs from the layer graph,
+// building the cut graph, solving and pricing the plan.
+#include <incision/partition.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#if defined(INCISION_BENCH_HAVE_LEMON)
+#include <lemon/preflow.h>
+#include <lemon/smart_graph.h>
+#endif
+#if defined(INCISION_BENCH_HAVE_BOOST)
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/boykov_kolmogorov_max_flow.hpp>
+#endif
+
+namespace ip = incision::partition;
+
+namespace {
+
+constexpr double bandwidth = 12.5e6;  // 100 Mbit/s
+
+ip::layer_graph msr(const std::string& file) {
+  return ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / file);
+}
+
+// Synthetic ResNet/Inception-like DAG: a backbone chain, a residual skip every 3 layers, and a
+// 3-way branch-and-merge block every 16 layers. Costs random (fixed seed).
+ip::layer_graph synthetic(std::size_t n) {
+  std::mt19937_64 rng(n);
+  std::uniform_real_distribution<double> t(1e-4, 5e-3), b(1e4, 2e6);
+  ip::layer_graph g;
+  for (std::size_t i = 0; i < n; ++i) g.add_layer("L" + std::to_string(i), t(rng), t(rng) * 0.2, b(rng));
+  for (std::size_t i = 1; i < n; ++i) {
+    const auto v = static_cast<ip::layer_id>(i);
+    if (i % 16 == 4 && i + 4 < n) {  // i-1 -> {i, i+1, i+2} -> i+3
+      g.add_edge(v - 1, v);
+      g.add_edge(v - 1, v + 1);
+      g.add_edge(v - 1, v + 2);
+      g.add_edge(v, v + 3);
+      g.add_edge(v + 1, v + 3);
+      g.add_edge(v + 2, v + 3);
+      i += 3;
+      continue;
+    }
+    g.add_edge(v - 1, v);
+    if (i % 3 == 0 && i >= 3 && (i - 3) % 16 != 4) g.add_edge(v - 3, v);
+  }
+  return g;
+}
+
+struct arc_list {
+  std::size_t nodes = 0, s = 0, t = 0;
+  std::vector<std::tuple<std::uint32_t, std::uint32_t, double>> arcs;
+};
+
+// The corrected DSL graph as a plain arc list for the peers.
+arc_list dsl_arcs(const ip::layer_graph& g, double bw) {
+  constexpr double big = 1e30;
+  arc_list a;
+  std::size_t aux = 0;
+  for (ip::layer_id v = 0; v < g.size(); ++v) aux += g.successors(v).size() > 1 ? 1U : 0U;
+  a.nodes = g.size() + aux + 2;
+  a.s = g.size() + aux;
+  a.t = a.s + 1;
+  auto S = static_cast<std::uint32_t>(a.s), T = static_cast<std::uint32_t>(a.t);
+  auto next = static_cast<std::uint32_t>(g.size());
+  for (ip::layer_id v = 0; v < g.size(); ++v) {
+    a.arcs.emplace_back(S, v, g.is_input(v) ? big : g[v].server_time);
+    a.arcs.emplace_back(v, T, g[v].device_time);
+    const auto& succ = g.successors(v);
+    const double tt = g[v].out_bytes / bw;
+    if (succ.size() == 1) {
+      a.arcs.emplace_back(v, succ[0], tt);
+      a.arcs.emplace_back(succ[0], v, big);
+    } else if (succ.size() > 1) {
+      const auto x = next++;
+      a.arcs.emplace_back(v, x, tt);
+      for (const auto w : succ) {
+        a.arcs.emplace_back(x, w, big);
+        a.arcs.emplace_back(w, v, big);
+      }
+    }
+  }
+  return a;
+}
+
+void bm_incision(benchmark::State& st, const ip::layer_graph& g) {
+  double v = 0;
+  for (auto _ : st) {
+    const auto p = ip::dsl(g, bandwidth);
+    v = p.latency;
+    benchmark::DoNotOptimize(v);
+  }
+  st.counters["latency_s"] = v;
+  st.counters["layers"] = static_cast<double>(g.size());
+}
+
+void bm_incision_resolve(benchmark::State& st, const ip::layer_graph& g) {
+  ip::dsl_solver s;
+  s.assign(g, g);
+  std::vector<ip::side> pl;
+  const ip::detail::link_values l{bandwidth, 0.0, std::numeric_limits<double>::infinity()};
+  for (auto _ : st) benchmark::DoNotOptimize(s.solve_cut(l, {}, pl));
+  st.counters["cut_s"] = s.value();
+}
+
+#if defined(INCISION_BENCH_HAVE_LEMON)
+void bm_lemon(benchmark::State& st, const ip::layer_graph& g) {
+  const arc_list a = dsl_arcs(g, bandwidth);
+  double v = 0;
+  for (auto _ : st) {
+    lemon::SmartDigraph d;
+    d.reserveNode(static_cast<int>(a.nodes));
+    d.reserveArc(static_cast<int>(a.arcs.size()));
+    for (std::size_t i = 0; i < a.nodes; ++i) d.addNode();
+    lemon::SmartDigraph::ArcMap<double> cap(d);
+    for (const auto& [u, w, c] : a.arcs) cap[d.addArc(d.nodeFromId(static_cast<int>(u)), d.nodeFromId(static_cast<int>(w)))] = c;
+    lemon::Preflow<lemon::SmartDigraph, lemon::SmartDigraph::ArcMap<double>> pf(
+        d, cap, d.nodeFromId(static_cast<int>(a.s)), d.nodeFromId(static_cast<int>(a.t)));
+    pf.runMinCut();
+    v = pf.flowValue();
+    benchmark::DoNotOptimize(v);
+  }
+  st.counters["cut_s"] = v;
+}
+#endif
+
+#if defined(INCISION_BENCH_HAVE_BOOST)
+void bm_boost_bk(benchmark::State& st, const ip::layer_graph& g) {
+  using traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
+  using graph = boost::adjacency_list<
+      boost::vecS, boost::vecS, boost::directedS,
+      boost::property<boost::vertex_index_t, long,
+                      boost::property<boost::vertex_color_t, boost::default_color_type,
+                                      boost::property<boost::vertex_distance_t, long,
+                                                      boost::property<boost::vertex_predecessor_t, traits::edge_descriptor>>>>,
+      boost::property<boost::edge_capacity_t, double,
+                      boost::property<boost::edge_residual_capacity_t, double,
+                                      boost::property<boost::edge_reverse_t, traits::edge_descriptor>>>>;
+  const arc_list a = dsl_arcs(g, bandwidth);
+  double v = 0;
+  for (auto _ : st) {
+    graph d(a.nodes);
+    auto cap = boost::get(boost::edge_capacity, d);
+    auto rev = boost::get(boost::edge_reverse, d);
+    for (const auto& [u, w, c] : a.arcs) {
+      const auto e = boost::add_edge(u, w, d).first;
+      const auto r = boost::add_edge(w, u, d).first;
+      cap[e] = c;
+      cap[r] = 0.0;
+      rev[e] = r;
+      rev[r] = e;
+    }
+    v = boost::boykov_kolmogorov_max_flow(d, boost::vertex(a.s, d), boost::vertex(a.t, d));
+    benchmark::DoNotOptimize(v);
+  }
+  st.counters["cut_s"] = v;
+}
+#endif
+
+void bm_bandwidth_map_build(benchmark::State& st, const ip::layer_graph& g) {
+  std::size_t k = 0;
+  for (auto _ : st) {
+    const ip::bandwidth_map m(g, 1e5, 1e10);
+    k = m.size();
+    benchmark::DoNotOptimize(k);
+  }
+  st.counters["plans"] = static_cast<double>(k);
+}
+
+void bm_bandwidth_map_lookup(benchmark::State& st, const ip::layer_graph& g) {
+  const ip::bandwidth_map m(g, 1e5, 1e10);
+  std::vector<double> bws(1024);
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> u(std::log(1e5), std::log(1e10));
+  for (auto& b : bws) b = std::exp(u(rng));
+  std::size_t i = 0;
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(m.index(bws[i++ & 1023]));
+  }
+  st.counters["plans"] = static_cast<double>(m.size());
+}
+
+void bm_dsh(benchmark::State& st, const ip::layer_graph& g) {
+  double v = 0;
+  for (auto _ : st) {
+    v = ip::dsh(g, bandwidth).max_stage;
+    benchmark::DoNotOptimize(v);
+  }
+  st.counters["max_stage_s"] = v;
+}
+
+const std::vector<std::string>& files() {
+  static const std::vector<std::string> f{"op_resnet50_inference.json",       "op_bert_l-12_inference.json",
+                                          "layer_inceptionv3_inference.json", "layer_resnet50_inference.json",
+                                          "layer_gnmt_inference.json",        "layer_bert24_inference.json"};
+  return f;
+}
+
+void bm_synthetic(benchmark::State& st) {
+  const auto g = synthetic(static_cast<std::size_t>(st.range(0)));
+  for (auto _ : st) benchmark::DoNotOptimize(ip::dsl(g, bandwidth).latency);
+  st.SetComplexityN(st.range(0));
+}
+#if defined(INCISION_BENCH_HAVE_LEMON)
+void bm_synthetic_lemon(benchmark::State& st) {
+  bm_lemon(st, synthetic(static_cast<std::size_t>(st.range(0))));
+  st.SetComplexityN(st.range(0));
+}
+#endif
+#if defined(INCISION_BENCH_HAVE_BOOST)
+void bm_synthetic_boost_bk(benchmark::State& st) {
+  bm_boost_bk(st, synthetic(static_cast<std::size_t>(st.range(0))));
+  st.SetComplexityN(st.range(0));
+}
+#endif
+
+const int registered = [] {
+  static std::vector<ip::layer_graph> graphs;
+  graphs.reserve(files().size());
+  for (const auto& f : files()) {
+    graphs.push_back(msr(f));
+    const ip::layer_graph& g = graphs.back();
+    const std::string name = f.substr(0, f.size() - 5);
+    benchmark::RegisterBenchmark(("dsl/incision/" + name).c_str(), [&g](benchmark::State& s) { bm_incision(s, g); })
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("dsl/incision_resolve/" + name).c_str(),
+                                 [&g](benchmark::State& s) { bm_incision_resolve(s, g); })
+        ->Unit(benchmark::kMicrosecond);
+#if defined(INCISION_BENCH_HAVE_LEMON)
+    benchmark::RegisterBenchmark(("dsl/lemon_preflow/" + name).c_str(), [&g](benchmark::State& s) { bm_lemon(s, g); })
+        ->Unit(benchmark::kMicrosecond);
+#endif
+#if defined(INCISION_BENCH_HAVE_BOOST)
+    benchmark::RegisterBenchmark(("dsl/boost_bk/" + name).c_str(), [&g](benchmark::State& s) { bm_boost_bk(s, g); })
+        ->Unit(benchmark::kMicrosecond);
+#endif
+    if (name == "op_resnet50_inference") {
+      benchmark::RegisterBenchmark(("bandwidth_map/build/" + name).c_str(),
+                                   [&g](benchmark::State& s) { bm_bandwidth_map_build(s, g); })
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("bandwidth_map/lookup/" + name).c_str(),
+                                   [&g](benchmark::State& s) { bm_bandwidth_map_lookup(s, g); });
+      benchmark::RegisterBenchmark(("dsh/" + name).c_str(), [&g](benchmark::State& s) { bm_dsh(s, g); })
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::RegisterBenchmark("dsl/incision/synthetic", bm_synthetic)
+      ->RangeMultiplier(10)->Range(100, 100000)->Complexity()->Unit(benchmark::kMicrosecond);
+#if defined(INCISION_BENCH_HAVE_LEMON)
+  benchmark::RegisterBenchmark("dsl/lemon_preflow/synthetic", bm_synthetic_lemon)
+      ->RangeMultiplier(10)->Range(100, 100000)->Complexity()->Unit(benchmark::kMicrosecond);
+#endif
+#if defined(INCISION_BENCH_HAVE_BOOST)
+  benchmark::RegisterBenchmark("dsl/boost_bk/synthetic", bm_synthetic_boost_bk)
+      ->RangeMultiplier(10)->Range(100, 100000)->Complexity()->Unit(benchmark::kMicrosecond);
+#endif
+  return 0;
+}();
+
+}  // namespace
