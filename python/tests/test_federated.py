@@ -179,3 +179,22 @@ def test_warm_start_is_local_and_fades(vgg):
             inc.federated.exchange(dev, edge)
     assert dev.warm_mass < 0.5 * 10 * 100 / (100 + 150)
     assert edge.group_count("g") <= dev.n_online
+
+
+def test_cans_experiment_runs_small(repo_root, tmp_path):
+    """The experiment script runs end to end on a small configuration and writes its outputs."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("cans_experiment", repo_root / "examples/python/cans_experiment.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    r = mod.experiment(5, 200, 1, 1.0, 3, 0.35)
+    assert set(r["methods"]) == set(mod.METHODS)
+    assert r["methods"]["mulinucb"]["bytes"] == 0
+    assert r["methods"]["fed_cold"]["bytes"] > 0
+    for m in mod.METHODS:
+        assert r["methods"][m]["mean_latency"] >= r["oracle_mean_latency"] - 1e-12
+    mod.plot([r], tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 0
+    json.dumps(r)
