@@ -185,10 +185,15 @@ def test_cans_experiment_runs_small(repo_root, tmp_path):
     """The experiment script runs end to end on a small configuration and writes its outputs."""
     import importlib.util
     import json
+    import sys
 
     spec = importlib.util.spec_from_file_location("cans_experiment", repo_root / "examples/python/cans_experiment.py")
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    sys.modules["cans_experiment"] = mod  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        del sys.modules["cans_experiment"]
     r = mod.experiment(5, 200, 1, 1.0, 3, 0.35)
     assert set(r["methods"]) == set(mod.METHODS)
     assert r["methods"]["mulinucb"]["bytes"] == 0
