@@ -1,6 +1,171 @@
 // Bindings for incision::partition.
 #include "bindings/common.hpp"
+#include "bindings/partition_plan.hpp"
+
+#include <incision/partition.hpp>
+
+#include <limits>
+#include <string>
+#include <vector>
 
 namespace py = pybind11;
+namespace ip = incision::partition;
+using namespace pybind11::literals;
 
-void register_partition(py::module_& m) { (void)m; }
+namespace {
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+ip::simple_link make_link(double bandwidth, double rtt, double download_bandwidth) {
+  return ip::simple_link(bandwidth, rtt, download_bandwidth);
+}
+
+py::array_t<double> column(const ip::layer_graph& g, int which) {
+  py::array_t<double> out(static_cast<py::ssize_t>(g.size()));
+  auto m = out.mutable_unchecked<1>();
+  for (ip::layer_id v = 0; v < g.size(); ++v)
+    m(v) = which == 0 ? g[v].device_time : (which == 1 ? g[v].server_time : g[v].out_bytes);
+  return out;
+}
+}  // namespace
+
+void register_partition(py::module_& m) {
+  py::class_<ip::layer_graph>(m, "LayerGraph", R"doc(
+A DAG of DNN layers with per-layer device time (s), server time (s) and output size (bytes).
+
+A layer without predecessors is an input: produced on the device and pinned there; its
+out_bytes is what shipping the raw input costs. Every mutation is validated (negative or
+non-finite values, unknown ids, self loops, duplicate edges, cycles -> ValueError/IndexError
+naming the layer) and leaves the graph unchanged on error.)doc")
+      .def(py::init<>())
+      .def("add_layer", &ip::layer_graph::add_layer, "name"_a, "device_time"_a, "server_time"_a, "out_bytes"_a,
+           "Add a layer; returns its id (0, 1, 2, ... in insertion order).")
+      .def("add_edge", &ip::layer_graph::add_edge, "src"_a, "dst"_a, "Add the data dependency src -> dst.")
+      .def("set_costs", &ip::layer_graph::set_costs, "layer"_a, "device_time"_a, "server_time"_a, "out_bytes"_a)
+      .def("__len__", &ip::layer_graph::size)
+      .def_property_readonly("num_layers", &ip::layer_graph::size)
+      .def_property_readonly("num_edges", &ip::layer_graph::num_edges)
+      .def_property_readonly("names", [](const ip::layer_graph& g) {
+        std::vector<std::string> n;
+        for (ip::layer_id v = 0; v < g.size(); ++v) n.push_back(g[v].name);
+        return n;
+      })
+      .def_property_readonly("device_times", [](const ip::layer_graph& g) { return column(g, 0); })
+      .def_property_readonly("server_times", [](const ip::layer_graph& g) { return column(g, 1); })
+      .def_property_readonly("out_bytes", [](const ip::layer_graph& g) { return column(g, 2); })
+      .def_property_readonly("edges", &ip::layer_graph::edges)
+      .def_property_readonly("inputs", [](const ip::layer_graph& g) {
+        std::vector<ip::layer_id> in;
+        for (ip::layer_id v = 0; v < g.size(); ++v)
+          if (g.is_input(v)) in.push_back(v);
+        return in;
+      })
+      .def("successors", [](const ip::layer_graph& g, ip::layer_id v) { (void)g.at(v); return g.successors(v); }, "layer"_a)
+      .def("predecessors", [](const ip::layer_graph& g, ip::layer_id v) { (void)g.at(v); return g.predecessors(v); }, "layer"_a)
+      .def("topological_order", &ip::layer_graph::topological_order)
+      .def("is_chain", &ip::layer_graph::is_chain)
+      .def_static(
+          "from_msr_json",
+          [](const std::string& path, double time_scale, double link_rate) {
+            return ip::load_msr_json(path, ip::msr_options{time_scale, link_rate});
+          },
+          "path"_a, "time_scale"_a = 1e-3, "link_rate"_a = 2147483648.0,
+          R"doc(Load an msr-fiddle workload. device_time = cpuLatency * time_scale, server_time =
+fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time_scale * link_rate
+(2**31 B/s reproduces the files' edge sizes).)doc")
+      .def_static("from_json", [](const std::string& text) { return ip::from_json(text); }, "text"_a,
+                  "Parse incision's own JSON format.")
+      .def_static("load_json", [](const std::string& path) { return ip::load_json(path); }, "path"_a)
+      .def("to_json", [](const ip::layer_graph& g) { return ip::to_json(g); })
+      .def("save_json", [](const ip::layer_graph& g, const std::string& path) { ip::save_json(g, path); }, "path"_a)
+      .def("__repr__", [](const ip::layer_graph& g) {
+        return "LayerGraph(layers=" + std::to_string(g.size()) + ", edges=" + std::to_string(g.num_edges()) + ")";
+      });
+
+  py::class_<ip::plan>(m, "Plan", "A partition mapped back to layer ids, with its predicted times (seconds).")
+      .def_property_readonly("status", [](const ip::plan& p) { return std::string(incision::to_string(p.status)); })
+      .def_readonly("device_layers", &ip::plan::device_layers)
+      .def_readonly("server_layers", &ip::plan::server_layers)
+      .def_readonly("shipped_layers", &ip::plan::shipped_layers)
+      .def_readonly("shipped_bytes", &ip::plan::shipped_bytes)
+      .def_readonly("device_time", &ip::plan::device_time)
+      .def_readonly("upload_time", &ip::plan::upload_time)
+      .def_readonly("server_time", &ip::plan::server_time)
+      .def_readonly("download_time", &ip::plan::download_time)
+      .def_readonly("rtt", &ip::plan::rtt)
+      .def_readonly("latency", &ip::plan::latency)
+      .def_readonly("max_stage", &ip::plan::max_stage)
+      .def_property_readonly("on_device", &incision_py::on_device_array, "bool array per layer id")
+      .def("__repr__", &incision_py::plan_repr);
+
+  m.def(
+      "dsl",
+      [](const ip::layer_graph& g, double bandwidth, double rtt, double download_bandwidth, bool corrected) {
+        ip::dsl_options o;
+        o.precedence = corrected;
+        o.pin_inputs = corrected;
+        return ip::dsl(g, g, make_link(bandwidth, rtt, download_bandwidth), o);
+      },
+      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf, "corrected"_a = true,
+      R"doc(Latency-optimal plan by one minimum cut (DADS DSL, INFOCOM 2019) with both corrections
+(precedence and input pinning). corrected=False builds the paper's graph as printed, whose plan
+can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
+  m.def(
+      "dsh",
+      [](const ip::layer_graph& g, double bandwidth, double rtt, double download_bandwidth, int grid, int levels) {
+        ip::dsh_options o;
+        o.grid = grid;
+        o.levels = levels;
+        return ip::dsh(g, g, make_link(bandwidth, rtt, download_bandwidth), o);
+      },
+      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf, "grid"_a = 7, "levels"_a = 4,
+      "Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage, within 3x of optimal.");
+  m.def(
+      "chain_scan",
+      [](const ip::layer_graph& g, double bandwidth, double rtt, double download_bandwidth) {
+        return ip::chain_scan(g, g, make_link(bandwidth, rtt, download_bandwidth));
+      },
+      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf,
+      "Latency-optimal prefix cut of a chain (Neurosurgeon, ASPLOS 2017).");
+  m.def(
+      "evaluate",
+      [](const ip::layer_graph& g, const std::vector<ip::layer_id>& device_layers, double bandwidth, double rtt,
+         double download_bandwidth) {
+        return ip::evaluate(g, g, make_link(bandwidth, rtt, download_bandwidth), device_layers);
+      },
+      "graph"_a, "device_layers"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf,
+      "Price a feasible device set (ValueError if infeasible).");
+
+  py::class_<ip::dads_decision>(m, "DadsDecision")
+      .def_readonly("plan", &ip::dads_decision::chosen)
+      .def_readonly("heavy_load", &ip::dads_decision::heavy_load)
+      .def_readonly("decrease_rate", &ip::dads_decision::decrease_rate)
+      .def("__repr__", [](const ip::dads_decision& d) {
+        return std::string("DadsDecision(heavy_load=") + (d.heavy_load ? "True" : "False") +
+               ", decrease_rate=" + (d.decrease_rate ? "True" : "False") + ", plan=" + incision_py::plan_repr(d.chosen) + ")";
+      });
+  m.def(
+      "dads",
+      [](const ip::layer_graph& g, double bandwidth, double rate, double rtt, double download_bandwidth) {
+        return ip::dads(g, g, make_link(bandwidth, rtt, download_bandwidth), rate);
+      },
+      "graph"_a, "bandwidth"_a, "rate"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf,
+      "DADS controller: DSL if its max stage < 1/rate, else DSH; decrease_rate if DSH misses 1/rate too.");
+
+  py::class_<ip::bandwidth_map>(m, "BandwidthMap", R"doc(
+Every latency-optimal plan over [min_bandwidth, max_bandwidth] (bytes/s) with exact breakpoints,
+from a few min-cuts; lookups are a binary search.)doc")
+      .def(py::init([](const ip::layer_graph& g, double min_bandwidth, double max_bandwidth, double rtt,
+                       double download_bandwidth) {
+             return ip::bandwidth_map(g, g, make_link(1.0, rtt, download_bandwidth), min_bandwidth, max_bandwidth);
+           }),
+           "graph"_a, "min_bandwidth"_a, "max_bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf)
+      .def("__len__", &ip::bandwidth_map::size)
+      .def_property_readonly("plans", &ip::bandwidth_map::plans, "plans from the highest bandwidth to the lowest")
+      .def_property_readonly("breakpoints", &ip::bandwidth_map::breakpoints, "decreasing bandwidths (bytes/s)")
+      .def_property_readonly("solves", &ip::bandwidth_map::solves)
+      .def_property_readonly("min_bandwidth", &ip::bandwidth_map::min_bandwidth)
+      .def_property_readonly("max_bandwidth", &ip::bandwidth_map::max_bandwidth)
+      .def("index", &ip::bandwidth_map::index, "bandwidth"_a)
+      .def("plan", &ip::bandwidth_map::at, "bandwidth"_a, py::return_value_policy::copy)
+      .def("latency", &ip::bandwidth_map::latency, "bandwidth"_a);
+}
