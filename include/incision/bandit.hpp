@@ -10,4 +10,5 @@
 #include <incision/bandit/linucb.hpp>
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/ridge_stats.hpp>
+#include <incision/bandit/simulate.hpp>
 #include <incision/bandit/window_stats.hpp>

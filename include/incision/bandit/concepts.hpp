@@ -41,15 +41,16 @@ concept has_codec = requires(const S& cs, incision::detail::byte_writer& w,
 
 /// @brief S's statistics can be replaced (federated synchronisation, warm start).
 template <class S>
-concept has_set_ridge = requires(S& s, const ridge_stats<S::dim_at_compile_time>& r) {
+concept has_set_ridge = requires(S& s, const S& other, const ridge_stats<S::dim_at_compile_time>& r) {
   s.set_ridge(r);
+  s.merge(other);
   s.clear_journal();
 };
 
 /// @brief A statistics policy: how a linear learner accumulates (and possibly forgets) evidence.
 ///
 /// Syntactic requirements: `dim_at_compile_time`, `dim()`, `ridge()` returning the current
-/// @ref ridge_stats, `observe(x, y)`, `set_ridge(r)`, `clear_journal()`, `encode`/`decode`/`policy_tag`, and copy.
+/// @ref ridge_stats, `observe(x, y)`, `set_ridge(r)`, `merge(other)`, `clear_journal()`, `encode`/`decode`/`policy_tag`, and copy.
 ///
 /// Semantic requirements: after `observe(x, y)` the ridge statistics reflect the sample (and
 /// whatever forgetting the policy applies), every change to them is either described by the

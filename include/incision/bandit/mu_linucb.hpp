@@ -129,6 +129,18 @@ class mu_linucb {
   /// @throws invalid_argument if the dimension differs.
   void set_stats(const ridge_type& stats);
 
+  /// @brief Adds another learner's data statistics (same dimension; contexts should be the
+  /// same arms so the feature scaling agrees).
+  /// @throws invalid_argument if the dimension or the feature scale differs.
+  void merge(const mu_linucb& other) {
+    if (other.dim() != dim() || other.scale_ != scale_)
+      detail::throw_invalid("cannot merge learners with different dimension or feature scale");
+    Stats merged = stats_;
+    merged.merge(other.stats_);
+    stats_ = std::move(merged);
+    full_cache();
+  }
+
   /// @brief The context of `arm` in the feature space the statistics live in (scaled).
   [[nodiscard]] vector_type scaled_context(std::size_t arm) const {
     check_arm(arm);

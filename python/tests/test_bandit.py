@@ -1,0 +1,273 @@
+"""incision bandits from Python: pinned surface, independent numpy oracles, errors, snapshots."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import incision as inc
+
+
+@pytest.fixture
+def vgg16(data_dir):
+    return inc.load_arm_table(data_dir / "ans" / "vgg16_arms.csv")
+
+
+def numpy_ucb_choice(a_mat, b_vec, X, alpha):
+    """Direct (non-incremental) LinUCB choice: solve with numpy every time."""
+    theta = np.linalg.solve(a_mat, b_vec)
+    q = np.einsum("kd,kd->k", X, np.linalg.solve(a_mat, X.T).T)
+    scores = X @ theta + alpha * np.sqrt(np.maximum(q, 0.0))
+    return int(np.argmax(scores))  # first maximum = lowest index on ties
+
+
+@pytest.mark.parametrize(("d", "k", "seed"), [(2, 5, 0), (7, 23, 1), (16, 10, 2), (32, 4, 3)])
+def test_linucb_matches_numpy_direct_solve(d, k, seed):
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(size=d) / math.sqrt(d)
+    pol = inc.LinUCB(dim=d, alpha=1.0, reg=1.0)
+    a_mat, b_vec = np.eye(d), np.zeros(d)
+    for _ in range(600):
+        X = rng.normal(size=(k, d))
+        a = pol.select(X)
+        assert a == numpy_ucb_choice(a_mat, b_vec, X, 1.0)
+        r = float(X[a] @ theta + 0.1 * rng.normal())
+        pol.update(X[a], r)
+        a_mat += np.outer(X[a], X[a])
+        b_vec += r * X[a]
+    np.testing.assert_allclose(pol.theta, np.linalg.solve(a_mat, b_vec), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pol.inverse, np.linalg.inv(a_mat), rtol=1e-9, atol=1e-12)
+    assert pol.n_updates == 600
+
+
+def test_disjoint_matches_numpy_direct_solve():
+    rng = np.random.default_rng(7)
+    k, d = 4, 5
+    thetas = rng.normal(size=(k, d))
+    dis = inc.DisjointLinUCB(n_arms=k, dim=d, alpha=0.7, reg=2.0)
+    a_mats = [2.0 * np.eye(d) for _ in range(k)]
+    b_vecs = [np.zeros(d) for _ in range(k)]
+    for _ in range(800):
+        x = rng.normal(size=d)
+        scores = [
+            x @ np.linalg.solve(a_mats[j], b_vecs[j]) + 0.7 * math.sqrt(x @ np.linalg.solve(a_mats[j], x))
+            for j in range(k)
+        ]
+        a = dis.select(x)
+        assert a == int(np.argmax(scores))
+        r = float(x @ thetas[a] + 0.1 * rng.normal())
+        dis.update(a, x, r)
+        a_mats[a] += np.outer(x, x)
+        b_vecs[a] += r * x
+
+
+class OfficialLoop:
+    """The official ANS loop (muLinUCB.py + client frame loop) in numpy, on scaled contexts."""
+
+    def __init__(self, contexts, front, prior):
+        scale = np.abs(contexts).max(axis=0)
+        scale[scale == 0] = 1.0
+        self.x = (contexts / scale).T  # d x K
+        self.f = front
+        self.A = np.diag(prior).astype(float)
+        self.b = np.zeros((contexts.shape[1], 1))
+        self.cx = max(np.sqrt(self.x[:, [i]].T @ self.x[:, [i]])[0, 0] for i in range(self.x.shape[1])) ** 2
+        self.frame_num = 200
+        self.current = 0
+        self._constants()
+
+    def _constants(self):
+        d = self.x.shape[0]
+        self.alpha = (1 + np.sqrt(np.log((1 + self.frame_num * self.cx * self.cx) / 0.1) * d) * 0.05) / (1 - 0.8)
+        self.force = np.ceil(np.power(self.frame_num, 0.25))
+
+    def step(self, key):
+        self.current += 1
+        if self.current > self.frame_num:
+            self.frame_num *= 2
+            self._constants()
+            self.current = 0
+        a_inv = np.linalg.inv(self.A)
+        theta = a_inv @ self.b
+        lw = 0.8 if key else 0.2
+        est = []
+        for i in range(self.x.shape[1]):
+            xi = self.x[:, [i]]
+            est.append((xi.T @ theta)[0, 0] - self.alpha * np.sqrt((1 - lw) * (xi.T @ a_inv @ xi)[0, 0]) + self.f[i])
+        if self.current % self.force == 0:
+            return est.index(min(est[0:-1]))
+        return est.index(min(est))
+
+    def update(self, arm, delay):
+        if arm != self.x.shape[1] - 1:
+            xi = self.x[:, [arm]]
+            self.A = self.A + xi @ xi.T
+            self.b = self.b + xi * delay
+
+
+def test_mulinucb_reproduces_numpy_official_loop(vgg16):
+    contexts, front = vgg16
+    rng = np.random.default_rng(11)
+    prior = rng.integers(1, 9, size=7)  # the official code's random diagonal, shared by both
+    ref = OfficialLoop(contexts, front, prior)
+    ans = inc.MuLinUCB(contexts=contexts, front_delay=front)
+    ans.set_prior(prior.astype(np.float64))
+    theta = np.array([2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1 / 5.85e6])
+    for _ in range(1500):
+        key = bool(rng.random() < 0.3)
+        p = ans.select(key_frame=key)
+        assert p == ref.step(key)
+        y = float(contexts[p] @ theta + 0.02 * rng.normal())
+        ans.update(p, y)
+        ref.update(p, y)
+    assert ans.horizon == 1600  # T doubles at frames 201, 602, 1403
+
+
+def test_pinned_surface_and_batch_paths_agree(vgg16):
+    contexts, front = vgg16
+    ans = inc.MuLinUCB(contexts=contexts, front_delay=front)
+    twin = inc.MuLinUCB.restore(ans.snapshot())
+    assert ans.n_arms == 23 and ans.dim == 7 and ans.is_local_arm(22) and not ans.is_local_arm(0)
+    rng = np.random.default_rng(3)
+    table = np.ascontiguousarray(0.05 + rng.random((3000, 23)))
+    arms, summary = twin.run(table)
+    for t in range(3000):
+        p = ans.select(key_frame=False)
+        assert p == arms[t]
+        ans.update(p, float(table[t, p]))
+    assert ans.snapshot() == twin.snapshot()
+    assert summary["frames"] == 3000
+    assert summary["total_delay"] >= summary["oracle_delay"]
+    # simulate(): piecewise-linear delay model, bandwidth drop half way.
+    thetas = np.array([[2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1 / 18.88e6], [2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1 / 1.1e6]])
+    sim = inc.MuLinUCB(contexts=contexts, front_delay=front, alpha=0.1, gamma=0.995)
+    arms, delays, summary = sim.simulate(thetas, np.array([5000, 5000]), noise=0.01, seed=1)
+    assert arms.shape == (10000,) and delays.shape == (10000,)
+    assert (arms[-1000:] == 22).mean() > 0.85
+    assert summary["oracle_hits"] > 8000
+
+
+def test_linucb_and_disjoint_run_match_loops():
+    rng = np.random.default_rng(5)
+    T, K, d = 500, 6, 4
+    ctx = rng.normal(size=(T, K, d))
+    rew = rng.normal(size=(T, K))
+    a = inc.LinUCB(dim=d, alpha=0.5)
+    b = inc.LinUCB(dim=d, alpha=0.5)
+    arms = a.run(ctx, rew)
+    for t in range(T):
+        k = b.select(ctx[t])
+        assert k == arms[t]
+        b.update(ctx[t, k], rew[t, k])
+    assert a.snapshot() == b.snapshot()
+    dis_a = inc.DisjointLinUCB(n_arms=K, dim=d, window=50)
+    dis_b = inc.DisjointLinUCB(n_arms=K, dim=d, window=50)
+    xs = rng.normal(size=(T, d))
+    arms = dis_a.run(xs, rew)
+    for t in range(T):
+        k = dis_b.select(xs[t])
+        assert k == arms[t]
+        dis_b.update(k, xs[t], rew[t, k])
+    assert dis_a.snapshot() == dis_b.snapshot()
+
+
+def test_bad_input_raises_and_leaves_learner_unchanged(vgg16):
+    contexts, front = vgg16
+    pol = inc.LinUCB(dim=3, alpha=1.0, reg=1.0)
+    pol.update(np.array([1.0, 2.0, 3.0]), 0.5)
+    before = pol.snapshot()
+    with pytest.raises(ValueError, match="shape"):
+        pol.select(np.ones((4, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        pol.select(np.array([[1.0, np.nan, 0.0]]))
+    with pytest.raises(ValueError, match="NaN"):
+        pol.update(np.array([1.0, 2.0, 3.0]), float("nan"))
+    with pytest.raises(ValueError, match="length"):
+        pol.update(np.array([1.0, 2.0]), 1.0)
+    with pytest.raises(TypeError):  # noconvert: float32 is not silently copied
+        pol.select(np.ones((4, 3), dtype=np.float32))
+    with pytest.raises(TypeError):  # noconvert: Fortran order is not silently copied
+        pol.select(np.asfortranarray(np.ones((4, 3))))
+    assert pol.snapshot() == before
+    with pytest.raises(ValueError, match="alpha"):
+        inc.LinUCB(dim=3, alpha=-1.0)
+    with pytest.raises(ValueError, match="reg"):
+        inc.LinUCB(dim=3, reg=0.0)
+    with pytest.raises(ValueError, match="gamma"):
+        inc.LinUCB(dim=3, gamma=1.5)
+    with pytest.raises(ValueError, match="gamma"):
+        inc.LinUCB(dim=3, gamma=0.0)
+    with pytest.raises(ValueError, match="window"):
+        inc.LinUCB(dim=3, window=0)
+    dis = inc.DisjointLinUCB(n_arms=3, dim=2)
+    with pytest.raises(IndexError, match="arm 3"):
+        dis.update(3, np.zeros(2), 1.0)
+    ans = inc.MuLinUCB(contexts=contexts, front_delay=front)
+    snap = ans.snapshot()
+    with pytest.raises(IndexError):
+        ans.update(23, 0.1)
+    with pytest.raises(ValueError):
+        ans.update(0, float("inf"))
+    with pytest.raises(ValueError):
+        ans.select_weighted(1.0)
+    assert ans.snapshot() == snap
+    bad = contexts.copy()
+    bad[2, 2] = np.inf
+    with pytest.raises(ValueError):
+        inc.MuLinUCB(contexts=bad, front_delay=front)
+    with pytest.raises(ValueError):
+        inc.MuLinUCB(contexts=contexts, front_delay=front[:5])
+    with pytest.raises(ValueError, match="scaling"):
+        inc.MuLinUCB(contexts=contexts, front_delay=front, scaling="zscore")
+
+
+def test_snapshots_files_pickle_and_corruption(tmp_path, vgg16):
+    contexts, front = vgg16
+    ans = inc.MuLinUCB(contexts=contexts, front_delay=front, window=100)
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        p = ans.select(key_frame=bool(rng.random() < 0.2))
+        ans.update(p, 0.1 + rng.random())
+    blob = ans.snapshot()
+    back = inc.MuLinUCB.restore(blob)
+    assert back.policy == "window" and back.snapshot() == blob
+    path = tmp_path / "ans.snap"
+    ans.save(path)
+    assert inc.MuLinUCB.load(path).snapshot() == blob
+    assert pickle.loads(pickle.dumps(ans)).snapshot() == blob
+    for n in range(0, len(blob), 7):
+        with pytest.raises(ValueError):
+            inc.MuLinUCB.restore(blob[:n])
+    for i in range(0, len(blob), 5):
+        corrupt = bytearray(blob)
+        corrupt[i] ^= 0x04
+        with pytest.raises(ValueError):
+            inc.MuLinUCB.restore(bytes(corrupt))
+    with pytest.raises(ValueError):
+        inc.LinUCB.restore(blob)  # another learner's snapshot
+    with pytest.raises(OSError):
+        inc.MuLinUCB.load(tmp_path / "missing.snap")
+    # Same future after restore.
+    for _ in range(200):
+        p = ans.select(key_frame=False)
+        assert back.select(key_frame=False) == p
+        ans.update(p, 0.3)
+        back.update(p, 0.3)
+
+
+def test_merge_equals_union():
+    rng = np.random.default_rng(9)
+    a, b, both = (inc.LinUCB(dim=4) for _ in range(3))
+    for t in range(300):
+        x = rng.normal(size=4)
+        r = float(rng.normal())
+        (a if t % 2 else b).update(x, r)
+        both.update(x, r)
+    a.merge(b)
+    np.testing.assert_allclose(a.theta, both.theta, rtol=1e-10)
+    assert a.n_updates == 300
+    with pytest.raises(ValueError, match="policies"):
+        a.merge(inc.LinUCB(dim=4, gamma=0.9))
