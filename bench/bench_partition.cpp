@@ -14,6 +14,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #if defined(INCISION_BENCH_HAVE_LEMON)
@@ -29,7 +30,10 @@ namespace ip = incision::partition;
 
 namespace {
 
-constexpr double bandwidth = 12.5e6;  // 100 Mbit/s
+// The msr-fiddle profiles' own link rate (2^31 B/s reproduces their edge costs), as in the peer
+// measurements; a slow-link variant (100 Mbit/s) is registered as well.
+constexpr double native_rate = 2147483648.0;
+constexpr double slow_rate = 12.5e6;
 
 ip::layer_graph msr(const std::string& file) {
   return ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / file);
@@ -96,18 +100,18 @@ arc_list dsl_arcs(const ip::layer_graph& g, double bw) {
   return a;
 }
 
-void bm_incision(benchmark::State& st, const ip::layer_graph& g) {
+void bm_incision(benchmark::State& st, const ip::layer_graph& g, double bandwidth) {
   double v = 0;
   for (auto _ : st) {
     const auto p = ip::dsl(g, bandwidth);
     v = p.latency;
-    benchmark::DoNotOptimize(v);
+    benchmark::DoNotOptimize(std::as_const(v));
   }
   st.counters["latency_s"] = v;
   st.counters["layers"] = static_cast<double>(g.size());
 }
 
-void bm_incision_resolve(benchmark::State& st, const ip::layer_graph& g) {
+void bm_incision_resolve(benchmark::State& st, const ip::layer_graph& g, double bandwidth) {
   ip::dsl_solver s;
   s.assign(g, g);
   std::vector<ip::side> pl;
@@ -117,7 +121,7 @@ void bm_incision_resolve(benchmark::State& st, const ip::layer_graph& g) {
 }
 
 #if defined(INCISION_BENCH_HAVE_LEMON)
-void bm_lemon(benchmark::State& st, const ip::layer_graph& g) {
+void bm_lemon(benchmark::State& st, const ip::layer_graph& g, double bandwidth) {
   const arc_list a = dsl_arcs(g, bandwidth);
   double v = 0;
   for (auto _ : st) {
@@ -131,14 +135,14 @@ void bm_lemon(benchmark::State& st, const ip::layer_graph& g) {
         d, cap, d.nodeFromId(static_cast<int>(a.s)), d.nodeFromId(static_cast<int>(a.t)));
     pf.runMinCut();
     v = pf.flowValue();
-    benchmark::DoNotOptimize(v);
+    benchmark::DoNotOptimize(std::as_const(v));
   }
   st.counters["cut_s"] = v;
 }
 #endif
 
 #if defined(INCISION_BENCH_HAVE_BOOST)
-void bm_boost_bk(benchmark::State& st, const ip::layer_graph& g) {
+void bm_boost_bk(benchmark::State& st, const ip::layer_graph& g, double bandwidth) {
   using traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
   using graph = boost::adjacency_list<
       boost::vecS, boost::vecS, boost::directedS,
@@ -164,7 +168,7 @@ void bm_boost_bk(benchmark::State& st, const ip::layer_graph& g) {
       rev[r] = e;
     }
     v = boost::boykov_kolmogorov_max_flow(d, boost::vertex(a.s, d), boost::vertex(a.t, d));
-    benchmark::DoNotOptimize(v);
+    benchmark::DoNotOptimize(std::as_const(v));
   }
   st.counters["cut_s"] = v;
 }
@@ -175,7 +179,7 @@ void bm_bandwidth_map_build(benchmark::State& st, const ip::layer_graph& g) {
   for (auto _ : st) {
     const ip::bandwidth_map m(g, 1e5, 1e10);
     k = m.size();
-    benchmark::DoNotOptimize(k);
+    benchmark::DoNotOptimize(std::as_const(k));
   }
   st.counters["plans"] = static_cast<double>(k);
 }
@@ -193,11 +197,11 @@ void bm_bandwidth_map_lookup(benchmark::State& st, const ip::layer_graph& g) {
   st.counters["plans"] = static_cast<double>(m.size());
 }
 
-void bm_dsh(benchmark::State& st, const ip::layer_graph& g) {
+void bm_dsh(benchmark::State& st, const ip::layer_graph& g, double bandwidth) {
   double v = 0;
   for (auto _ : st) {
     v = ip::dsh(g, bandwidth).max_stage;
-    benchmark::DoNotOptimize(v);
+    benchmark::DoNotOptimize(std::as_const(v));
   }
   st.counters["max_stage_s"] = v;
 }
@@ -211,18 +215,18 @@ const std::vector<std::string>& files() {
 
 void bm_synthetic(benchmark::State& st) {
   const auto g = synthetic(static_cast<std::size_t>(st.range(0)));
-  for (auto _ : st) benchmark::DoNotOptimize(ip::dsl(g, bandwidth).latency);
+  for (auto _ : st) benchmark::DoNotOptimize(ip::dsl(g, slow_rate).latency);
   st.SetComplexityN(st.range(0));
 }
 #if defined(INCISION_BENCH_HAVE_LEMON)
 void bm_synthetic_lemon(benchmark::State& st) {
-  bm_lemon(st, synthetic(static_cast<std::size_t>(st.range(0))));
+  bm_lemon(st, synthetic(static_cast<std::size_t>(st.range(0))), slow_rate);
   st.SetComplexityN(st.range(0));
 }
 #endif
 #if defined(INCISION_BENCH_HAVE_BOOST)
 void bm_synthetic_boost_bk(benchmark::State& st) {
-  bm_boost_bk(st, synthetic(static_cast<std::size_t>(st.range(0))));
+  bm_boost_bk(st, synthetic(static_cast<std::size_t>(st.range(0))), slow_rate);
   st.SetComplexityN(st.range(0));
 }
 #endif
@@ -234,26 +238,35 @@ const int registered = [] {
     graphs.push_back(msr(f));
     const ip::layer_graph& g = graphs.back();
     const std::string name = f.substr(0, f.size() - 5);
-    benchmark::RegisterBenchmark(("dsl/incision/" + name).c_str(), [&g](benchmark::State& s) { bm_incision(s, g); })
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("dsl/incision_resolve/" + name).c_str(),
-                                 [&g](benchmark::State& s) { bm_incision_resolve(s, g); })
-        ->Unit(benchmark::kMicrosecond);
+    for (const auto& [tag, bw] : {std::pair<std::string, double>{"native", native_rate}, {"100mbit", slow_rate}}) {
+      const std::string suffix = name + "/" + tag;
+      const double rate = bw;
+      benchmark::RegisterBenchmark(("dsl/incision/" + suffix).c_str(),
+                                   [&g, rate](benchmark::State& s) { bm_incision(s, g, rate); })
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/incision_resolve/" + suffix).c_str(),
+                                   [&g, rate](benchmark::State& s) { bm_incision_resolve(s, g, rate); })
+          ->Unit(benchmark::kMicrosecond);
 #if defined(INCISION_BENCH_HAVE_LEMON)
-    benchmark::RegisterBenchmark(("dsl/lemon_preflow/" + name).c_str(), [&g](benchmark::State& s) { bm_lemon(s, g); })
-        ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/lemon_preflow/" + suffix).c_str(),
+                                   [&g, rate](benchmark::State& s) { bm_lemon(s, g, rate); })
+          ->Unit(benchmark::kMicrosecond);
 #endif
 #if defined(INCISION_BENCH_HAVE_BOOST)
-    benchmark::RegisterBenchmark(("dsl/boost_bk/" + name).c_str(), [&g](benchmark::State& s) { bm_boost_bk(s, g); })
-        ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/boost_bk/" + suffix).c_str(),
+                                   [&g, rate](benchmark::State& s) { bm_boost_bk(s, g, rate); })
+          ->Unit(benchmark::kMicrosecond);
 #endif
+    }
     if (name == "op_resnet50_inference") {
       benchmark::RegisterBenchmark(("bandwidth_map/build/" + name).c_str(),
                                    [&g](benchmark::State& s) { bm_bandwidth_map_build(s, g); })
           ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("bandwidth_map/lookup/" + name).c_str(),
                                    [&g](benchmark::State& s) { bm_bandwidth_map_lookup(s, g); });
-      benchmark::RegisterBenchmark(("dsh/" + name).c_str(), [&g](benchmark::State& s) { bm_dsh(s, g); })
+      benchmark::RegisterBenchmark(("dsh/" + name + "/native").c_str(), [&g](benchmark::State& s) { bm_dsh(s, g, native_rate); })
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("dsh/" + name + "/100mbit").c_str(), [&g](benchmark::State& s) { bm_dsh(s, g, slow_rate); })
           ->Unit(benchmark::kMillisecond);
     }
   }

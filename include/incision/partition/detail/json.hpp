@@ -21,6 +21,8 @@
 INCISION_BEGIN_NAMESPACE
 namespace partition::detail {
 
+struct json_member;
+
 /// @brief One JSON value (a tiny DOM; objects keep member order).
 struct json_value {
   enum class kind : std::uint8_t { null, boolean, number, string, array, object };
@@ -29,16 +31,24 @@ struct json_value {
   double number = 0.0;
   std::string string;
   std::vector<json_value> array;
-  std::vector<std::pair<std::string, json_value>> object;
+  std::vector<json_member> object;
 
   /// @brief Member lookup; nullptr when absent or when this is not an object.
-  [[nodiscard]] const json_value* find(std::string_view key) const noexcept {
-    if (type != kind::object) return nullptr;
-    for (const auto& [k, v] : object)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  [[nodiscard]] const json_value* find(std::string_view key) const noexcept;
 };
+
+/// @brief One "key": value pair of an object.
+struct json_member {
+  std::string key;
+  json_value value;
+};
+
+inline const json_value* json_value::find(std::string_view key) const noexcept {
+  if (type != kind::object) return nullptr;
+  for (const auto& m : object)
+    if (m.key == key) return &m.value;
+  return nullptr;
+}
 
 /// @brief Parses one JSON document (surrounding whitespace allowed, nothing else).
 [[nodiscard]] json_value parse_json(std::string_view text);
@@ -127,7 +137,7 @@ class json_parser {
       ++pos_;
       skip_ws();
       json_value member = value(depth + 1);
-      v.object.emplace_back(std::move(key), std::move(member));
+      v.object.push_back(json_member{std::move(key), std::move(member)});
       skip_ws();
       const char c = peek();
       ++pos_;
