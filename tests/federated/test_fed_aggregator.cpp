@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -244,4 +245,23 @@ TEST_CASE("fed aggregator: weighted rows keep the group's matrix exactly symmetr
   }
   const Eigen::MatrixXd g = edge.group_gram("g");
   CHECK(g == g.transpose());
+}
+
+TEST_CASE("fed aggregator: the overflow guard switches to the checked path near the limit") {
+  ib::fed_aggregator edge;
+  (void)edge.handle(hello(1, "g", 2));
+  // Each upload adds 1e299 to every entry: the running bound passes 1e300 after ten of them,
+  // the checked path takes over, and only a sum that really overflows is refused.
+  Eigen::MatrixXd x = Eigen::MatrixXd::Constant(1, 2, std::sqrt(1e299));
+  Eigen::VectorXd y = Eigen::VectorXd::Constant(1, std::sqrt(1e299));
+  std::uint64_t seq = 0;
+  for (; seq < 100; ++seq) (void)edge.handle(rows_upload(1, seq + 1, x, y));
+  CHECK(edge.group_gram("g")(0, 1) == doctest::Approx(1e301));
+  CHECK(edge.group_moment("g")(0) == doctest::Approx(1e301));
+  // Two rows of 1.7e308 each: every entry finite in the message, the sum is not.
+  Eigen::MatrixXd big = Eigen::MatrixXd::Constant(2, 2, std::sqrt(1.7e308));
+  const Eigen::MatrixXd before = edge.group_gram("g");
+  CHECK_THROWS_AS((void)edge.handle(rows_upload(1, seq + 1, big, Eigen::VectorXd::Ones(2))), incision::parse_error);
+  CHECK(edge.group_gram("g") == before);
+  CHECK(edge.last_seq(1) == seq);
 }

@@ -22,6 +22,8 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -102,6 +104,7 @@ class fed_aggregator {
     std::size_t members = 0;
     Eigen::MatrixXd gram;
     Eigen::VectorXd moment;
+    double abs_bound = 0.0;  // upper bound on every |entry| of gram and moment (overflow guard)
   };
   struct device_state {
     std::map<std::string, group_state, std::less<>>::iterator group;
@@ -134,9 +137,7 @@ class fed_aggregator {
 
 inline std::vector<std::byte> fed_aggregator::handle(std::span<const std::byte> message) {
   // Validates the envelope and kind first: bad bytes throw and change nothing.
-  const fed_kind kind = fed_message_kind(message);
-  const auto payload =
-      incision::detail::unseal(message, static_cast<std::uint16_t>(kind), "FedLinUCB-DW message");
+  const auto [kind, payload] = detail::fed_unseal(message);
   incision::detail::byte_reader r(payload, "FedLinUCB-DW message");
   const std::uint16_t protocol = r.u16();
   std::vector<std::byte> reply;
@@ -245,29 +246,46 @@ inline std::vector<std::byte> fed_aggregator::on_upload(incision::detail::byte_r
                   "upload " + std::to_string(m.seq) + " from device " + std::to_string(m.device_id) +
                       ", expected " + std::to_string(dev.last_seq + 1));
   std::vector<std::byte> reply = encode(fed_ack{m.device_id, m.seq, g.version + 1});
-  // Sum into scratch first: a sum that overflows must leave the group untouched.
+  // A sum that would overflow must leave the group untouched. Cheap path: a running bound on the
+  // group's entries plus a bound on this upload's proves the sum finite, then add in place.
+  const Eigen::Index d = static_cast<Eigen::Index>(g.dim);
+  double contrib = 0.0;
   if (m.as_rows) {
-    scratch_gram_ = g.gram;
-    scratch_moment_ = g.moment;
-    const Eigen::Index d = m.rows_x.cols();
+    for (Eigen::Index k = 0; k < m.rows_x.rows(); ++k) {
+      const double xmax = m.rows_x.row(k).cwiseAbs().maxCoeff();
+      contrib += m.rows_w(k) * std::max(xmax * xmax, std::abs(m.rows_y(k)) * xmax);
+    }
+  } else {
+    contrib = std::max(m.gram.cwiseAbs().maxCoeff(), m.moment.cwiseAbs().maxCoeff());
+  }
+  constexpr double safe = 1e300;  // far below DBL_MAX: rounding cannot reach infinity
+  const bool fast = std::isfinite(contrib) && g.abs_bound + contrib < safe;
+  Eigen::MatrixXd& gram = fast ? g.gram : (scratch_gram_ = g.gram);
+  Eigen::VectorXd& moment = fast ? g.moment : (scratch_moment_ = g.moment);
+  if (m.as_rows) {
     for (Eigen::Index k = 0; k < m.rows_x.rows(); ++k) {
       const double w = m.rows_w(k);
       // w * (x_i x_j) entry by entry: the group's matrix stays exactly symmetric.
       for (Eigen::Index j = 0; j < d; ++j) {
         const double xj = m.rows_x(k, j);
-        for (Eigen::Index i = 0; i < d; ++i) scratch_gram_(i, j) += w * (m.rows_x(k, i) * xj);
+        for (Eigen::Index i = 0; i < d; ++i) gram(i, j) += w * (m.rows_x(k, i) * xj);
       }
-      scratch_moment_.noalias() += (w * m.rows_y(k)) * m.rows_x.row(k).transpose();
+      moment.noalias() += (w * m.rows_y(k)) * m.rows_x.row(k).transpose();
     }
   } else {
-    scratch_gram_.noalias() = g.gram + m.gram;
-    scratch_moment_.noalias() = g.moment + m.moment;
+    gram += m.gram;
+    moment += m.moment;
   }
-  if (!scratch_gram_.allFinite() || !scratch_moment_.allFinite())
-    incision::detail::byte_reader(std::span<const std::byte>{}, "FedLinUCB-DW upload")
-        .fail("adding it would overflow the group's statistics");
-  g.gram.swap(scratch_gram_);
-  g.moment.swap(scratch_moment_);
+  if (fast) {
+    g.abs_bound += contrib;
+  } else {
+    if (!scratch_gram_.allFinite() || !scratch_moment_.allFinite())
+      incision::detail::byte_reader(std::span<const std::byte>{}, "FedLinUCB-DW upload")
+          .fail("adding it would overflow the group's statistics");
+    g.gram.swap(scratch_gram_);
+    g.moment.swap(scratch_moment_);
+    g.abs_bound = std::max(g.gram.cwiseAbs().maxCoeff(), g.moment.cwiseAbs().maxCoeff());
+  }
   ++g.version;
   g.count += m.count;
   dev.last_seq = m.seq;

@@ -180,7 +180,10 @@ inline bool fed_all_finite(const Eigen::Ref<const Eigen::MatrixXd>& m) noexcept 
   return m.allFinite();
 }
 
-inline void fed_write_header(incision::detail::byte_writer& w) { w.u16(fed_protocol_version); }
+inline void fed_write_header(incision::detail::byte_writer& w, std::size_t payload_hint = 64) {
+  w.buffer().reserve(payload_hint);
+  w.u16(fed_protocol_version);
+}
 
 inline void fed_read_header(incision::detail::byte_reader& r) {
   const std::uint16_t v = r.u16();
@@ -320,7 +323,8 @@ inline std::vector<std::byte> encode(const fed_upload& m) {
   detail::fed_check_arg(m.seq != 0, "upload: sequence number 0 is reserved");
   detail::fed_check_arg(m.count != 0, "upload: no observation");
   incision::detail::byte_writer w;
-  detail::fed_write_header(w);
+  detail::fed_write_header(w, 40 + 8 * (m.as_rows ? static_cast<std::size_t>(m.rows_x.size() + 2 * m.rows_y.size())
+                                                  : static_cast<std::size_t>(m.gram.size() + m.moment.size())));
   w.u64(m.device_id);
   w.u64(m.seq);
   if (m.as_rows) {
@@ -357,7 +361,7 @@ inline std::vector<std::byte> encode(const fed_download& m) {
   detail::fed_check_group(m.group);
   detail::fed_check_stats(m.gram, m.moment, "download");
   incision::detail::byte_writer w;
-  detail::fed_write_header(w);
+  detail::fed_write_header(w, 64 + m.group.size() + 8 * static_cast<std::size_t>(m.gram.size() + m.moment.size()));
   w.str(m.group);
   w.u64(m.version);
   w.u32(static_cast<std::uint32_t>(m.moment.size()));
@@ -391,17 +395,30 @@ inline std::vector<std::byte> encode(const fed_reject& m) {
   return incision::detail::seal(static_cast<std::uint16_t>(fed_kind::reject), w.buffer());
 }
 
-inline fed_kind fed_message_kind(std::span<const std::byte> bytes) {
-  const std::uint16_t k = incision::detail::sealed_kind(bytes, "FedLinUCB-DW message");
+/// \cond
+namespace detail {
+struct fed_sealed {
+  fed_kind kind;
+  std::span<const std::byte> payload;
+};
+/// Checks the envelope once (one CRC pass) and returns the kind and payload.
+inline fed_sealed fed_unseal(std::span<const std::byte> bytes) {
+  constexpr std::string_view what = "FedLinUCB-DW message";
+  if (bytes.size() < 8) incision::detail::byte_reader(bytes, what).fail("truncated: shorter than an envelope");
+  const auto k = static_cast<std::uint16_t>(std::to_integer<unsigned>(bytes[6]) |
+                                            (std::to_integer<unsigned>(bytes[7]) << 8));
+  const auto payload = incision::detail::unseal(bytes, k, what);  // magic, version, length, CRC
   if (k < static_cast<std::uint16_t>(fed_kind::hello) || k > static_cast<std::uint16_t>(fed_kind::reject))
-    incision::detail::byte_reader(bytes, "FedLinUCB-DW message")
-        .fail("object kind " + std::to_string(k) + " is not a FedLinUCB-DW message");
-  return static_cast<fed_kind>(k);
+    incision::detail::byte_reader(bytes, what).fail("object kind " + std::to_string(k) + " is not a FedLinUCB-DW message");
+  return {static_cast<fed_kind>(k), payload};
 }
+}  // namespace detail
+/// \endcond
+
+inline fed_kind fed_message_kind(std::span<const std::byte> bytes) { return detail::fed_unseal(bytes).kind; }
 
 inline fed_message decode_fed_message(std::span<const std::byte> bytes) {
-  const fed_kind kind = fed_message_kind(bytes);
-  const auto payload = incision::detail::unseal(bytes, static_cast<std::uint16_t>(kind), "FedLinUCB-DW message");
+  const auto [kind, payload] = detail::fed_unseal(bytes);
   incision::detail::byte_reader r(payload, "FedLinUCB-DW message");
   detail::fed_read_header(r);
   fed_message out;
