@@ -17,6 +17,7 @@ configure() {  # build-dir, extra cmake arguments...
 echo "== C++ tests (build/test)"
 configure build/test
 cmake --build build/test -j "$jobs"
+cmake --build build/test -j "$jobs" --target all_verify_interface_header_sets  # each header compiles alone
 ctest --test-dir build/test -j "$jobs" --output-on-failure
 
 echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)"
