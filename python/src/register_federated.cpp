@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,35 @@ void register_federated(py::module_& m) {
           py::arg("message"),
           "Handles a device message: hello -> download, upload -> ack; refusals -> reject.\n"
           "Raises ValueError on bytes that are not a message (nothing changes).")
+      .def(
+          "handle_batch",
+          [](ib::fed_aggregator& a, const py::list& messages) {
+            std::vector<std::span<const std::byte>> in;
+            in.reserve(messages.size());
+            for (const auto& m : messages) in.push_back(as_byte_span(m.cast<py::bytes>()));
+            std::vector<std::optional<std::vector<std::byte>>> out(in.size());
+            {
+              py::gil_scoped_release release;
+              for (std::size_t i = 0; i < in.size(); ++i) {
+                try {
+                  out[i] = a.handle(in[i]);
+                } catch (const incision::parse_error&) {
+                  // not a message: dropped, nothing changed (as a server drops a bad frame)
+                }
+              }
+            }
+            py::list replies;
+            for (auto& r : out) {
+              if (r)
+                replies.append(to_py_bytes(*r));
+              else
+                replies.append(py::none());
+            }
+            return replies;
+          },
+          py::arg("messages"),
+          "Handles a list of messages in order, without the per-call Python overhead; returns one\n"
+          "reply per message, None where the bytes were not a message (dropped, nothing changed).")
       .def(
           "download_for", [](ib::fed_aggregator& a, std::uint64_t id) { return to_py_bytes(a.download_for(id)); },
           py::arg("device_id"), "A download of the device's group addressed to it. IndexError if unknown.")

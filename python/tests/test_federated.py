@@ -203,3 +203,23 @@ def test_cans_experiment_runs_small(repo_root, tmp_path):
     mod.plot([r], tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 0
     json.dumps(r)
+
+
+def test_handle_batch_matches_handle_and_drops_garbage(vgg):
+    x, f = vgg
+    a, b = inc.FedAggregator(), inc.FedAggregator()
+    devs = [inc.FedLinUCBDW(i + 1, "g", x, f, upload_threshold=0.0) for i in range(3)]
+    msgs = [d.hello() for d in devs]
+    for i, d in enumerate(devs):
+        d.receive(a.handle(msgs[i]))
+        d.update(i, 0.1 * (i + 1))
+        up = d.make_upload()
+        msgs.append(up)
+        d.receive(a.handle(up))
+    msgs.insert(2, b"garbage")
+    replies = b.handle_batch(msgs)
+    assert replies[2] is None
+    assert len(replies) == len(msgs)
+    np.testing.assert_array_equal(a.group_gram("g"), b.group_gram("g"))
+    assert a.group_count("g") == b.group_count("g") == 3
+    assert [inc.decode_message(r)["kind"] for r in replies if r is not None] == ["download"] * 3 + ["ack"] * 3
