@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 INCISION_BEGIN_NAMESPACE
@@ -116,6 +117,8 @@ class fed_aggregator {
   std::vector<std::byte> reject(std::uint64_t device, std::uint64_t seq, fed_reject_code code,
                                 std::string text);
   std::vector<std::byte> personal_download(const device_state& dev, std::uint64_t device_id) const;
+  static std::vector<std::byte> download_bytes(const std::string& name, const group_state& g,
+                                               std::uint64_t recipient, std::uint64_t acked_seq);
   const group_state& group_at(std::string_view group) const;
   std::vector<std::byte> sent(std::vector<std::byte> bytes) {
     ++traffic_.messages_out;
@@ -201,7 +204,7 @@ inline std::vector<std::byte> fed_aggregator::on_hello(const fed_hello& m) {
                     "device " + std::to_string(m.device_id) + " announces other arm features than group '" +
                         m.group + "'");
   }
-  // Build everything that can throw (allocation) before the first visible change.
+  // Build the reply before the first visible change (a new group starts empty).
   std::vector<std::byte> reply;
   if (git == groups_.end()) {
     group_state g;
@@ -209,20 +212,14 @@ inline std::vector<std::byte> fed_aggregator::on_hello(const fed_hello& m) {
     g.feature_tag = m.feature_tag;
     g.gram = Eigen::MatrixXd::Zero(m.dim, m.dim);
     g.moment = Eigen::VectorXd::Zero(m.dim);
+    reply = download_bytes(m.group, g, m.device_id, 0);
+    devices_.reserve(devices_.size() + 1);
     git = groups_.emplace(m.group, std::move(g)).first;
-    try {
-      device_state dev{git, 0};
-      reply = personal_download(dev, m.device_id);
-      devices_.emplace(m.device_id, dev);
-    } catch (...) {
-      groups_.erase(git);
-      throw;
-    }
   } else {
-    device_state dev{git, 0};
-    reply = personal_download(dev, m.device_id);
-    devices_.emplace(m.device_id, dev);
+    reply = download_bytes(git->first, git->second, m.device_id, 0);
+    devices_.reserve(devices_.size() + 1);
   }
+  devices_.emplace(m.device_id, device_state{git, 0});
   ++git->second.members;
   return sent(std::move(reply));
 }
@@ -292,17 +289,22 @@ inline std::vector<std::byte> fed_aggregator::on_upload(incision::detail::byte_r
   return sent(std::move(reply));
 }
 
+inline std::vector<std::byte> fed_aggregator::download_bytes(const std::string& name, const group_state& g,
+                                                             std::uint64_t recipient, std::uint64_t acked_seq) {
+  fed_download d;
+  d.group = name;
+  d.version = g.version;
+  d.count = g.count;
+  d.recipient = recipient;
+  d.acked_seq = acked_seq;
+  d.gram = g.gram;
+  d.moment = g.moment;
+  return encode(d);
+}
+
 inline std::vector<std::byte> fed_aggregator::personal_download(const device_state& dev,
                                                                 std::uint64_t device_id) const {
-  fed_download d;
-  d.group = dev.group->first;
-  d.version = dev.group->second.version;
-  d.count = dev.group->second.count;
-  d.recipient = device_id;
-  d.acked_seq = dev.last_seq;
-  d.gram = dev.group->second.gram;
-  d.moment = dev.group->second.moment;
-  return encode(d);
+  return download_bytes(dev.group->first, dev.group->second, device_id, dev.last_seq);
 }
 
 inline std::vector<std::byte> fed_aggregator::download_for(std::uint64_t device_id) {

@@ -351,13 +351,9 @@ void fed_linucb_dw<Dim>::update(std::size_t arm, double offload_delay) {
     buffer_y_.clear();
   }
   // Fade the offline prior geometrically: a refresh each time its factor drops by a fifth.
-  if (warm_mass_ > 0.0 && warm_fade() < 0.8 * warm_factor_) {
-    try {
-      rebuild(sync_gram_, sync_moment_, warm_gram_, warm_moment_, warm_fade(), inflight_, sync_count_, false);
-    } catch (const invalid_argument&) {
-      // Unreachable in exact arithmetic (A >= P > 0); the prior then keeps its last weight.
-    }
-  }
+  // (A >= P > 0 always; the rebuild can only fail if the statistics overflow.)
+  if (warm_mass_ > 0.0 && warm_fade() < 0.8 * warm_factor_)
+    rebuild(sync_gram_, sync_moment_, warm_gram_, warm_moment_, warm_fade(), inflight_, sync_count_, false);
 }
 
 template <int Dim>
