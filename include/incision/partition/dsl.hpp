@@ -77,7 +77,8 @@ class dsl_solver {
   std::vector<max_flow::vertex> vertex_of_;              // flow vertex of a layer (none: contracted input)
   std::vector<std::pair<layer_id, max_flow::vertex>> feed_;  // contracted input -> vertex it feeds
   std::vector<double> src_;                              // scratch: source capacities per flow vertex
-  max_flow::vertex first_aux_ = 0;
+  std::vector<max_flow::vertex> aux_of_;                 // auxiliary vertex of a layer (none: single consumer)
+  std::vector<std::uint8_t> is_aux_;                     // per flow vertex
   double value_ = 0.0;
 };
 
@@ -107,20 +108,28 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   // the consumer (or of the auxiliary vertex), their reverse arcs point into the source and
   // are dropped, their device time is a constant.
   constexpr auto none = std::numeric_limits<max_flow::vertex>::max();
+  // Flow vertices are numbered in layer order with each auxiliary vertex right after its
+  // producer, so neighbours in the layer graph stay close in memory.
   vertex_of_.assign(n, none);
+  aux_of_.assign(n, none);
+  is_aux_.clear();
   max_flow::vertex next = 0;
-  for (layer_id v = 0; v < n; ++v)
-    if (!(opt.pin_inputs && g.is_input(v))) vertex_of_[v] = next++;
-  const max_flow::vertex layers_in_flow = next;
-  first_aux_ = next;
-  for (layer_id v = 0; v < n; ++v) next += g.successors(v).size() > 1 ? 1U : 0U;
+  for (layer_id v = 0; v < n; ++v) {
+    if (!(opt.pin_inputs && g.is_input(v))) {
+      vertex_of_[v] = next++;
+      is_aux_.push_back(0);
+    }
+    if (g.successors(v).size() > 1) {
+      aux_of_[v] = next++;
+      is_aux_.push_back(1);
+    }
+  }
   mf_.reset(next);
   mf_.reserve(next + 2 * g.num_edges());
   transfer_arc_.assign(n, none);
   feed_.clear();
   const double inf = max_flow::infinity;
   const double back = opt.precedence ? inf : 0.0;
-  max_flow::vertex aux = layers_in_flow;
   for (layer_id v = 0; v < n; ++v) {
     const auto& s = g.successors(v);
     const max_flow::vertex fv = vertex_of_[v];
@@ -128,7 +137,7 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
       if (fv == none) feed_.emplace_back(v, vertex_of_[s[0]]);
       else transfer_arc_[v] = mf_.add_arc(fv, vertex_of_[s[0]], 0.0, back);
     } else if (s.size() > 1) {
-      const max_flow::vertex a = aux++;
+      const max_flow::vertex a = aux_of_[v];
       if (fv == none) feed_.emplace_back(v, a);
       else transfer_arc_[v] = mf_.add_arc(fv, a, 0.0, 0.0);
       for (const layer_id w : s) {
@@ -164,7 +173,8 @@ inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_wei
       mf_.set_arc(transfer_arc_[v], w.transfer * detail::transfer(c_.bytes[v], l.bandwidth),
                   (s.size() == 1 && opt_.precedence) ? max_flow::infinity : 0.0);
   }
-  for (auto a = first_aux_; a < src_.size(); ++a) mf_.set_terminal(a, src_[a], 0.0);
+  for (max_flow::vertex a = 0; a < src_.size(); ++a)
+    if (is_aux_[a]) mf_.set_terminal(a, src_[a], 0.0);
   value_ = mf_.solve() + constant;
   placement.resize(n);
   for (layer_id v = 0; v < n; ++v)
