@@ -190,6 +190,26 @@ def experiment(n_devices: int, frames: int, seeds: int, threshold: float, seed0:
             "oracle_curve": np.round(best, 5).tolist()}
 
 
+def threshold_sweep(n_devices: int, frames: int, thresholds: list[float], seeds: int, seed0: int,
+                    sigma: float) -> dict:
+    """Communication against latency: FedLinUCB-DW (warm) at several upload thresholds."""
+    acc = {th: {"lat": 0.0, "bytes": 0.0, "uploads": 0.0} for th in thresholds}
+    base = 0.0
+    for s in range(seeds):
+        rng = np.random.default_rng(seed0 + 7 + s)
+        devices = make_devices(n_devices, frames, rng, sigma=sigma)
+        base += run(devices, "mulinucb", math.inf)["latency"].mean() / seeds
+        for th in thresholds:
+            r = run(devices, "fed_warm", th)
+            acc[th]["lat"] += float(r["latency"].mean()) / seeds
+            acc[th]["bytes"] += r["bytes"] / (n_devices * frames) / seeds
+            acc[th]["uploads"] += r["uploads"] / seeds
+    rows = [{"threshold": th, "mean_latency": v["lat"], "reduction_vs_noncoop": 1.0 - v["lat"] / base,
+             "bytes_per_device_frame": v["bytes"], "uploads": v["uploads"]} for th, v in acc.items()]
+    return {"n_devices": n_devices, "frames": frames, "seeds": seeds, "noncoop_mean_latency": float(base),
+            "rows": rows}
+
+
 def smooth(y: np.ndarray, w: int) -> np.ndarray:
     w = max(1, min(w, len(y)))
     c = np.cumsum(np.insert(y, 0, 0.0))
@@ -200,16 +220,18 @@ def smooth(y: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
-def plot(results: list[dict], path: Path) -> None:
+def plot(results: list[dict], path: Path, sweep: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4.2), sharey=False)
+    n = len(results) + (sweep is not None)
+    fig, axes = plt.subplots(1, n, figsize=(6 * n, 4.2), sharey=False)
+    axes = np.atleast_1d(axes)
     styles = {"mulinucb": ("tab:gray", "-"), "fed_cold": ("tab:blue", "-"), "fed_warm": ("tab:red", "-"),
               "fed_wrong": ("tab:orange", "--")}
-    for ax, r in zip(np.atleast_1d(axes), results):
+    for ax, r in zip(axes, results):
         w = max(10, r["frames"] // 40)
         for m, label in METHODS.items():
             c, ls = styles[m]
@@ -221,6 +243,20 @@ def plot(results: list[dict], path: Path) -> None:
         ax.set_xlabel("frame")
         ax.set_ylabel(f"mean latency over devices [s], moving mean {w}")
         ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if sweep is not None:
+        ax = axes[-1]
+        xs = [max(r["bytes_per_device_frame"], 1e-3) for r in sweep["rows"]]
+        ys = [r["mean_latency"] for r in sweep["rows"]]
+        ax.plot(xs, ys, "o-", color="tab:red", label="FedLinUCB-DW")
+        for r, x, y in zip(sweep["rows"], xs, ys):
+            ax.annotate(f"threshold {r['threshold']:g}", (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.axhline(sweep["noncoop_mean_latency"], color="tab:gray", label="non-cooperative muLinUCB")
+        ax.set_xscale("log")
+        ax.set_xlabel("bytes per device per frame (both directions)")
+        ax.set_ylabel("mean latency [s]")
+        ax.set_title(f"upload threshold sweep, {sweep['n_devices']} devices, {sweep['seeds']} seeds")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("CANS setting (simulation): FedLinUCB-DW vs non-cooperative muLinUCB")
@@ -242,6 +278,7 @@ def main() -> None:
     t0 = time.perf_counter()
     results = [experiment(2, a.frames, a.seeds, a.threshold, a.seed, a.sigma),
                experiment(50, a.frames, a.seeds_50, a.threshold, a.seed, a.sigma)]
+    sweep = threshold_sweep(50, a.frames, [0.0, 0.1, 1.0, 10.0, 100.0], a.seeds_50, a.seed, a.sigma)
     elapsed = time.perf_counter() - t0
     for r in results:
         print(f"== {r['n_devices']} devices, {r['frames']} frames, {r['seeds']} seeds "
@@ -254,17 +291,23 @@ def main() -> None:
                   f"{t['first100_latency']:10.3f} {100 * t['first100_reduction_vs_noncoop']:7.1f}% "
                   f"{t['early_latency']:10.3f} {100 * t['early_reduction_vs_noncoop']:7.1f}% "
                   f"{t['bytes_per_device_frame']:12.1f} {t['uploads']:8.0f}")
+    print(f"== upload threshold sweep, 50 devices, {sweep['seeds']} seeds, FedLinUCB-DW (non-cooperative: "
+          f"{sweep['noncoop_mean_latency']:.3f} s)")
+    for r in sweep["rows"]:
+        print(f"  threshold {r['threshold']:6g}: {r['mean_latency']:.3f} s ({-100 * r['reduction_vs_noncoop']:+.1f}% latency), "
+              f"{r['bytes_per_device_frame']:.1f} B/device/frame, {r['uploads']:.0f} uploads")
     print(f"({elapsed:.1f} s)")
     if a.out is not None:
         a.out.mkdir(parents=True, exist_ok=True)
         meta = {"frames": a.frames, "threshold": a.threshold, "seed": a.seed, "elapsed_s": elapsed,
                 "types": [t.__dict__ for t in TYPES], "noise_s": 0.02,
                 "bandwidth": f"log-normal AR(1), rho 0.98, sigma {a.sigma}, around the type's uplink level"}
-        plot(results, a.out / "federated_cans.png")
+        plot(results, a.out / "federated_cans.png", sweep)
         # The JSON keeps the curves every 10 frames (the plot uses all of them).
         slim = [{**r, "curves": {m: c[::10] for m, c in r["curves"].items()}, "oracle_curve": r["oracle_curve"][::10],
                  "curve_stride": 10} for r in results]
-        (a.out / "federated_cans.json").write_text(json.dumps({"meta": meta, "results": slim}, indent=1))
+        (a.out / "federated_cans.json").write_text(
+            json.dumps({"meta": meta, "results": slim, "threshold_sweep": sweep}, indent=1))
         print(f"wrote {a.out / 'federated_cans.json'} and {a.out / 'federated_cans.png'}")
 
 
