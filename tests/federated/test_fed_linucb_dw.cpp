@@ -289,6 +289,29 @@ TEST_CASE("fed_linucb_dw: a refused upload is kept and retried with the same seq
   CHECK(retry.count == 1);
 }
 
+TEST_CASE("fed_linucb_dw: after an edge restart the device registers again and resumes uploading") {
+  const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
+  ib::fed_aggregator edge;
+  ib::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, opts(0.0));
+  dev.receive(edge.handle(dev.hello()));
+  for (std::size_t k = 0; k < 5; ++k) {
+    dev.update(k, 0.5);
+    sync_if_wanted(dev, edge);
+  }
+  CHECK(dev.sync_version() == 5);
+  ib::fed_aggregator restarted;  // lost every registration and statistic
+  dev.update(6, 0.5);
+  CHECK(dev.receive(restarted.handle(dev.make_upload())) == ib::fed_event::rejected);
+  CHECK_FALSE(dev.registered());
+  CHECK(dev.receive(restarted.handle(dev.hello())) == ib::fed_event::download_applied);  // version 0
+  CHECK(dev.registered());
+  CHECK(dev.sync_version() == 0);
+  REQUIRE(dev.wants_upload());
+  CHECK(dev.receive(restarted.handle(dev.make_upload())) == ib::fed_event::acked);
+  CHECK(restarted.group_count("g") == 1);
+  CHECK(restarted.last_seq(1) == 1);
+}
+
 TEST_CASE("fed_linucb_dw: offline data stays a local prior and is never uploaded") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
   ib::fed_aggregator edge;

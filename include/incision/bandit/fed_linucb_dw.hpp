@@ -434,7 +434,10 @@ fed_event fed_linucb_dw<Dim>::receive(std::span<const std::byte> message) {
            std::to_string(learner_.dim()));
     if (d->recipient != 0 && d->recipient != id_)
       fail("fed_linucb_dw::receive: download addressed to device " + std::to_string(d->recipient));
-    if (has_sync_ && d->version < sync_version_) {
+    // An older version is stale, except the answer to a hello (not registered): after an edge
+    // restart the group starts again at version 0.
+    const bool answers_hello = d->recipient == id_ && !registered_;
+    if (has_sync_ && d->version < sync_version_ && !answers_hello) {
       ev = fed_event::stale_download;
     } else {
       std::optional<pending> inflight = inflight_;
