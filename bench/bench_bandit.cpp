@@ -112,6 +112,7 @@ void BM_mu_linucb_arms(benchmark::State& state) {
   ctx.row(k - 1).setZero();
   Eigen::VectorXd front(k);
   for (auto& v : front) v = u(rng);
+  front(k - 1) = 100.0;  // the on-device arm never wins: every frame is select + update
   Eigen::VectorXd theta(d);
   for (auto& v : theta) v = 0.1 * u(rng);
   Eigen::MatrixXd delays(1024, k);
