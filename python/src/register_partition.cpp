@@ -5,6 +5,7 @@
 #include <incision/partition.hpp>
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,9 @@ using namespace pybind11::literals;
 namespace {
 constexpr double inf = std::numeric_limits<double>::infinity();
 
-ip::simple_link make_link(double bandwidth, double rtt, double download_bandwidth) {
-  return ip::simple_link(bandwidth, rtt, download_bandwidth);
+// download_bandwidth=None means a free download (infinite rate).
+ip::simple_link make_link(double bandwidth, double rtt, std::optional<double> download_bandwidth) {
+  return ip::simple_link(bandwidth, rtt, download_bandwidth.value_or(inf));
 }
 
 py::array_t<double> column(const ip::layer_graph& g, int which) {
@@ -99,40 +101,40 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
 
   m.def(
       "dsl",
-      [](const ip::layer_graph& g, double bandwidth, double rtt, double download_bandwidth, bool corrected) {
+      [](const ip::layer_graph& g, double bandwidth, double rtt, std::optional<double> download_bandwidth, bool corrected) {
         ip::dsl_options o;
         o.precedence = corrected;
         o.pin_inputs = corrected;
         return ip::dsl(g, g, make_link(bandwidth, rtt, download_bandwidth), o);
       },
-      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf, "corrected"_a = true,
+      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(), "corrected"_a = true,
       R"doc(Latency-optimal plan by one minimum cut (DADS DSL, INFOCOM 2019) with both corrections
 (precedence and input pinning). corrected=False builds the paper's graph as printed, whose plan
 can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
   m.def(
       "dsh",
-      [](const ip::layer_graph& g, double bandwidth, double rtt, double download_bandwidth, int grid, int levels) {
+      [](const ip::layer_graph& g, double bandwidth, double rtt, std::optional<double> download_bandwidth, int grid, int levels) {
         ip::dsh_options o;
         o.grid = grid;
         o.levels = levels;
         return ip::dsh(g, g, make_link(bandwidth, rtt, download_bandwidth), o);
       },
-      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf, "grid"_a = 7, "levels"_a = 4,
+      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(), "grid"_a = 7, "levels"_a = 4,
       "Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage, within 3x of optimal.");
   m.def(
       "chain_scan",
-      [](const ip::layer_graph& g, double bandwidth, double rtt, double download_bandwidth) {
+      [](const ip::layer_graph& g, double bandwidth, double rtt, std::optional<double> download_bandwidth) {
         return ip::chain_scan(g, g, make_link(bandwidth, rtt, download_bandwidth));
       },
-      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf,
+      "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(),
       "Latency-optimal prefix cut of a chain (Neurosurgeon, ASPLOS 2017).");
   m.def(
       "evaluate",
       [](const ip::layer_graph& g, const std::vector<ip::layer_id>& device_layers, double bandwidth, double rtt,
-         double download_bandwidth) {
+         std::optional<double> download_bandwidth) {
         return ip::evaluate(g, g, make_link(bandwidth, rtt, download_bandwidth), device_layers);
       },
-      "graph"_a, "device_layers"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf,
+      "graph"_a, "device_layers"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(),
       "Price a feasible device set (ValueError if infeasible).");
 
   py::class_<ip::dads_decision>(m, "DadsDecision")
@@ -145,20 +147,20 @@ can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
       });
   m.def(
       "dads",
-      [](const ip::layer_graph& g, double bandwidth, double rate, double rtt, double download_bandwidth) {
+      [](const ip::layer_graph& g, double bandwidth, double rate, double rtt, std::optional<double> download_bandwidth) {
         return ip::dads(g, g, make_link(bandwidth, rtt, download_bandwidth), rate);
       },
-      "graph"_a, "bandwidth"_a, "rate"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf,
+      "graph"_a, "bandwidth"_a, "rate"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(),
       "DADS controller: DSL if its max stage < 1/rate, else DSH; decrease_rate if DSH misses 1/rate too.");
 
   py::class_<ip::bandwidth_map>(m, "BandwidthMap", R"doc(
 Every latency-optimal plan over [min_bandwidth, max_bandwidth] (bytes/s) with exact breakpoints,
 from a few min-cuts; lookups are a binary search.)doc")
       .def(py::init([](const ip::layer_graph& g, double min_bandwidth, double max_bandwidth, double rtt,
-                       double download_bandwidth) {
+                       std::optional<double> download_bandwidth) {
              return ip::bandwidth_map(g, g, make_link(1.0, rtt, download_bandwidth), min_bandwidth, max_bandwidth);
            }),
-           "graph"_a, "min_bandwidth"_a, "max_bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = inf)
+           "graph"_a, "min_bandwidth"_a, "max_bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none())
       .def("__len__", &ip::bandwidth_map::size)
       .def_property_readonly("plans", &ip::bandwidth_map::plans, "plans from the highest bandwidth to the lowest")
       .def_property_readonly("breakpoints", &ip::bandwidth_map::breakpoints, "decreasing bandwidths (bytes/s)")

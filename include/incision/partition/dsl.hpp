@@ -108,13 +108,14 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   // the consumer (or of the auxiliary vertex), their reverse arcs point into the source and
   // are dropped, their device time is a constant.
   constexpr auto none = std::numeric_limits<max_flow::vertex>::max();
-  // Flow vertices are numbered in layer order with each auxiliary vertex right after its
-  // producer, so neighbours in the layer graph stay close in memory.
+  // Flow vertices are numbered in topological order with each auxiliary vertex right after its
+  // producer: neighbours stay close in memory, and the engine's greedy sweep in vertex order
+  // routes most of the flow forward before push-relabel starts.
   vertex_of_.assign(n, none);
   aux_of_.assign(n, none);
   is_aux_.clear();
   max_flow::vertex next = 0;
-  for (layer_id v = 0; v < n; ++v) {
+  for (const layer_id v : g.topological_order()) {
     if (!(opt.pin_inputs && g.is_input(v))) {
       vertex_of_[v] = next++;
       is_aux_.push_back(0);
