@@ -218,3 +218,35 @@ TEST_CASE("mu_linucb: after an abrupt bandwidth drop the forgetting variants rec
   CHECK(worst_discounted <= 200);
   CHECK(worst_window <= 200);
 }
+
+TEST_CASE("mu_linucb: per-arm caches stay exact under discounting and sliding windows") {
+  const auto t = bandit_test::load_arm_table("vgg16_arms.csv");
+  Eigen::VectorXd theta(7);
+  theta << 2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1.0 / 5.85e6;
+  mu_linucb_options cached;
+  cached.alpha = 0.3;
+  mu_linucb_options direct = cached;
+  direct.arm_cache = false;
+  mu_linucb<7, discounted_stats<7>> dc(t.contexts, t.front, discounted_stats<7>(7, 1.0, 0.97), cached);
+  mu_linucb<7, discounted_stats<7>> dd(t.contexts, t.front, discounted_stats<7>(7, 1.0, 0.97), direct);
+  mu_linucb<7, window_stats<7>> wc(t.contexts, t.front, window_stats<7>(7, 1.0, 60), cached);
+  mu_linucb<7, window_stats<7>> wd(t.contexts, t.front, window_stats<7>(7, 1.0, 60), direct);
+  std::mt19937_64 rng(bandit_test::base_seed() + 77);
+  std::normal_distribution<double> noise(0.0, 0.05);
+  std::bernoulli_distribution key(0.3);
+  for (int i = 0; i < 6000; ++i) {
+    const bool k = key(rng);
+    const auto a = dc.select(k);
+    REQUIRE(dd.select(k) == a);
+    const auto b = wc.select(k);
+    REQUIRE(wd.select(k) == b);
+    const double ya = t.contexts.row(static_cast<Eigen::Index>(a)).dot(theta) + noise(rng);
+    const double yb = t.contexts.row(static_cast<Eigen::Index>(b)).dot(theta) + noise(rng);
+    dc.update(a, ya);
+    dd.update(a, ya);
+    wc.update(b, yb);
+    wd.update(b, yb);
+  }
+  CHECK((dc.estimates(0.2) - dd.estimates(0.2)).cwiseAbs().maxCoeff() < 1e-8);
+  CHECK((wc.estimates(0.2) - wd.estimates(0.2)).cwiseAbs().maxCoeff() < 1e-8);
+}
