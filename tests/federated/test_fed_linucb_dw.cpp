@@ -447,3 +447,38 @@ TEST_CASE("fed_linucb_dw: bad arguments throw and leave the learner unchanged") 
   CHECK_THROWS_AS(dev.receive(junk), incision::parse_error);
   CHECK(dev.stats().gram() == before);
 }
+
+TEST_CASE("fed_linucb_dw: the fixed-size learner (Dim = 7) decides as the dynamic one") {
+  const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
+  ib::fed_aggregator edge_dyn, edge_fix;
+  auto o = opts(0.5);
+  std::vector<std::size_t> arms{0, 3, 7, 12};
+  std::vector<double> delays{0.3, 1.5, 1.6, 0.9};
+  ib::fed_linucb_dw<> dyn(1, "g", env.arms.contexts, env.arms.front, o);
+  ib::fed_linucb_dw<7> fix(1, "g", env.arms.contexts, env.arms.front, o);
+  dyn.warm_start(arms, delays);
+  fix.warm_start(arms, delays);
+  dyn.receive(edge_dyn.handle(dyn.hello()));
+  fix.receive(edge_fix.handle(fix.hello()));
+  std::mt19937_64 rng(31);
+  std::size_t mismatches = 0;
+  for (std::size_t t = 0; t < 1000; ++t) {
+    const auto a = dyn.select(key_frame(t));
+    if (fix.select(key_frame(t)) != a) ++mismatches;
+    const double y = env.sample_offload(a, rng);
+    dyn.update(a, y);
+    fix.update(a, y);
+    if (dyn.wants_upload()) {
+      dyn.receive(edge_dyn.handle(dyn.make_upload()));
+      dyn.receive(edge_dyn.download_for(1));
+    }
+    if (fix.wants_upload()) {
+      fix.receive(edge_fix.handle(fix.make_upload()));
+      fix.receive(edge_fix.download_for(1));
+    }
+  }
+  CHECK(mismatches == 0);
+  CHECK(dyn.n_uploads() == fix.n_uploads());
+  CHECK((Eigen::MatrixXd(fix.stats().gram()) - dyn.stats().gram()).cwiseAbs().maxCoeff() <=
+        1e-9 * dyn.stats().gram().cwiseAbs().maxCoeff());
+}
