@@ -307,7 +307,7 @@ void mu_linucb<Dim, Stats>::full_cache() {
   const ridge_type& r = stats_.ridge();
   m_.noalias() = xs_.transpose() * r.theta();
   tmp_.noalias() = r.inverse() * xs_;
-  q_ = xs_.cwiseProduct(tmp_).colwise().sum().transpose();
+  for (Eigen::Index k = 0; k < q_.size(); ++k) q_(k) = xs_.col(k).dot(tmp_.col(k));
   stats_.clear_journal();
 }
 

@@ -218,7 +218,18 @@ class ridge_stats {
   std::uint64_t since_refresh_ = 0;
   std::uint64_t refresh_period_ = default_refresh_period;
   vector_type u_;  // scratch: A^-1 x
-  Eigen::LLT<matrix_type> llt_;
+  // Cholesky workspace, reused by refresh(). Copies start empty: an Eigen::LLT that has not
+  // computed anything holds an uninitialised status, which must not be copied.
+  struct llt_workspace {
+    Eigen::LLT<matrix_type> llt;
+    llt_workspace() = default;
+    llt_workspace(const llt_workspace&) noexcept {}
+    llt_workspace(llt_workspace&&) noexcept {}
+    llt_workspace& operator=(const llt_workspace&) noexcept { return *this; }
+    llt_workspace& operator=(llt_workspace&&) noexcept { return *this; }
+    ~llt_workspace() = default;
+  };
+  llt_workspace ws_;
   std::array<detail::stats_change, journal_capacity> journal_{};
   std::array<vector_type, journal_capacity> dirs_{};
   std::size_t journal_size_ = 0;
@@ -368,17 +379,23 @@ void ridge_stats<Dim>::add_prior(std::size_t j, double amount) {
 template <int Dim>
 status ridge_stats<Dim>::refresh() {
   since_refresh_ = 0;
-  llt_.compute(a_);
-  if (llt_.info() != Eigen::Success) return status::numerical_issue;
-  const matrix_type& l = llt_.matrixLLT();
+  auto& llt = ws_.llt;
+  llt.compute(a_);
+  if (llt.info() != Eigen::Success) return status::numerical_issue;
+  const matrix_type& l = llt.matrixLLT();
   double ld = 0.0;
   for (Eigen::Index i = 0; i < l.rows(); ++i) ld += std::log(l(i, i));
   if (!std::isfinite(ld)) return status::numerical_issue;
   inv_.setIdentity();
-  llt_.solveInPlace(inv_);
-  inv_ = (0.5 * (inv_ + inv_.transpose())).eval();
+  llt.solveInPlace(inv_);
+  for (Eigen::Index j = 0; j < inv_.cols(); ++j)  // symmetrise in place (no temporary)
+    for (Eigen::Index i = j + 1; i < inv_.rows(); ++i) {
+      const double v = 0.5 * (inv_(i, j) + inv_(j, i));
+      inv_(i, j) = v;
+      inv_(j, i) = v;
+    }
   theta_ = b_;
-  llt_.solveInPlace(theta_);
+  llt.solveInPlace(theta_);
   log_det_ = 2.0 * ld;
   journal_reset_ = true;
   journal_size_ = 0;
