@@ -56,6 +56,7 @@ class dsl_solver {
  public:
   dsl_solver() = default;
   /// @brief Reads the costs from @p oracle (validated, oracle_error on a bad value) and builds the graph.
+  /// The solver keeps a pointer to @p g: the graph must outlive the solver's use and not change.
   template <class Oracle>
   void assign(const layer_graph& g, const Oracle& oracle, const dsl_options& opt = {});
   /// @brief Solves at @p link with @p w (weights apply to the cut, the plan is priced unweighted).

@@ -71,6 +71,8 @@ class layer_graph {
   /// @brief All edges (from, to) in insertion order.
   [[nodiscard]] const std::vector<std::pair<layer_id, layer_id>>& edges() const noexcept { return edges_; }
   /// @brief A topological order (Kahn's algorithm, smallest id first among ready layers).
+  /// Computed once and cached; the first call after a mutation writes the cache, so concurrent
+  /// const use from several threads needs one call beforehand.
   [[nodiscard]] const std::vector<layer_id>& topological_order() const;
   /// @brief True when the graph is a single path 0 -> ... in some order (each layer has at most
   /// one predecessor and one successor, one input).
