@@ -91,6 +91,7 @@ class max_flow {
   static constexpr vertex none = std::numeric_limits<vertex>::max();
   double value_ = 0.0;
   std::size_t work_ = 0;
+  bool pushed_ = false;  // a push happened since the last global relabel
 
   void build();
   void global_relabel();
@@ -198,6 +199,7 @@ inline void max_flow::global_relabel() {
   }
   std::fill(bucket_head_.begin(), bucket_head_.end(), none);
   max_active_ = 0;
+  pushed_ = false;
   for (vertex v = 0; v < n_; ++v) {
     current_[v] = first_[v];
     if (label_[v] < n) {
@@ -223,6 +225,7 @@ inline void max_flow::discharge(vertex v) {
   std::uint32_t d = label_[v];
   for (;;) {
     if (d == 1 && sink_res_[v] > 0.0) {
+      pushed_ = true;
       const double r = sink_res_[v];
       if (ex < r) {
         sink_res_[v] = r - ex;
@@ -253,6 +256,7 @@ inline void max_flow::discharge(vertex v) {
         ex = (ex == r) ? 0.0 : ex - r;
       }
       res_[rev_[a]] += delta;
+      pushed_ = true;
       if (excess_[w] == 0.0) activate(w);
       excess_[w] += delta;
       if (ex == 0.0) break;
@@ -356,8 +360,10 @@ inline double max_flow::solve() {
     discharge(v);
     if (work_ > relabel_period) global_relabel();
   }
-  // exact final side: vertices that reach the sink in the residual graph
-  global_relabel();
+  // exact final side: vertices that reach the sink in the residual graph. If nothing was pushed
+  // since the last global relabel the residual graph is unchanged and its labels are exact
+  // already (later relabels and gaps only mark vertices that cannot reach the sink).
+  if (pushed_) global_relabel();
   return value_;
 }
 
