@@ -80,6 +80,8 @@ class dsl_solver {
   std::vector<double> src_;                              // scratch: source capacities per flow vertex
   std::vector<max_flow::vertex> aux_of_;                 // auxiliary vertex of a layer (none: single consumer)
   std::vector<std::uint8_t> is_aux_;                     // per flow vertex
+  std::vector<std::uint8_t> flags_;                      // per layer: sink_layer | single_consumer
+  static constexpr std::uint8_t sink_layer = 1, single_consumer = 2;
   double value_ = 0.0;
 };
 
@@ -129,6 +131,11 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   mf_.reset(next);
   mf_.reserve(next + 2 * g.num_edges());
   transfer_arc_.assign(n, none);
+  flags_.assign(n, 0);
+  for (layer_id v = 0; v < n; ++v) {
+    const std::size_t k = g.successors(v).size();
+    flags_[v] = static_cast<std::uint8_t>((k == 0 ? sink_layer : 0) | (k == 1 ? single_consumer : 0));
+  }
   feed_.clear();
   const double inf = max_flow::infinity;
   const double back = opt.precedence ? inf : 0.0;
@@ -160,20 +167,20 @@ inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_wei
   std::fill(src_.begin(), src_.end(), 0.0);
   double constant = 0.0;
   for (const auto& [v, target] : feed_) src_[target] += w.transfer * detail::transfer(c_.bytes[v], l.bandwidth);
+  const double back = opt_.precedence ? max_flow::infinity : 0.0;
   for (layer_id v = 0; v < n; ++v) {
     const max_flow::vertex fv = vertex_of_[v];
     if (fv == none) {
       constant += w.device * c_.dev[v];
       continue;
     }
-    const auto& s = g.successors(v);
+    const std::uint8_t f = flags_[v];
     double server = w.server * c_.srv[v];
-    if (s.empty()) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);
-    const double source = (opt_.pin_inputs && g.is_input(v)) ? max_flow::infinity : server + src_[fv];
-    mf_.set_terminal(fv, source, w.device * c_.dev[v]);
+    if (f & sink_layer) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);
+    mf_.set_terminal(fv, server + src_[fv], w.device * c_.dev[v]);
     if (transfer_arc_[v] != none)
       mf_.set_arc(transfer_arc_[v], w.transfer * detail::transfer(c_.bytes[v], l.bandwidth),
-                  (s.size() == 1 && opt_.precedence) ? max_flow::infinity : 0.0);
+                  (f & single_consumer) ? back : 0.0);
   }
   for (max_flow::vertex a = 0; a < src_.size(); ++a)
     if (is_aux_[a]) mf_.set_terminal(a, src_[a], 0.0);
