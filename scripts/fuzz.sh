@@ -21,8 +21,8 @@ for exe in build/fuzz/fuzz/fuzz_*; do
   seeds="fuzz/corpus/${name#fuzz_}"
   echo "== $name (${seconds}s)"
   if [[ -d "$seeds" ]]; then
-    "$exe" -max_total_time="$seconds" -max_len=65536 "$corpus" "$seeds" 2>&1 | tail -n 2
+    "$exe" -max_total_time="$seconds" -max_len=65536 -artifact_prefix=build/fuzz/ "$corpus" "$seeds" 2>&1 | tail -n 2
   else
-    "$exe" -max_total_time="$seconds" -max_len=65536 "$corpus" 2>&1 | tail -n 2
+    "$exe" -max_total_time="$seconds" -max_len=65536 -artifact_prefix=build/fuzz/ "$corpus" 2>&1 | tail -n 2
   fi
 done
