@@ -1,6 +1,8 @@
 // Shared helpers for the bandit tests: ANS arm tables, seeded streams, direct (non-incremental) oracles.
 #pragma once
 
+#include "support/arm_table.hpp"
+
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
@@ -16,37 +18,8 @@
 
 namespace bandit_test {
 
-/// One ANS arm table: contexts (K x 7, CSV column order) and front-end delays (seconds).
-struct arm_table {
-  Eigen::MatrixXd contexts;
-  Eigen::VectorXd front;
-};
-
-inline arm_table load_arm_table(const std::string& name) {
-  std::ifstream in(std::string(INCISION_DATA_DIR) + "/ans/" + name);
-  if (!in) throw std::runtime_error("cannot open " + name);
-  std::string line;
-  std::getline(in, line);  // header
-  std::vector<std::vector<double>> rows;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::stringstream ss(line);
-    std::string cell;
-    std::vector<double> row;
-    while (std::getline(ss, cell, ',')) row.push_back(std::stod(cell));
-    rows.push_back(row);
-  }
-  arm_table t;
-  const auto k = static_cast<Eigen::Index>(rows.size());
-  t.contexts.resize(k, 7);
-  t.front.resize(k);
-  for (Eigen::Index a = 0; a < k; ++a) {
-    const auto& r = rows[static_cast<std::size_t>(a)];
-    for (Eigen::Index j = 0; j < 7; ++j) t.contexts(a, j) = r[static_cast<std::size_t>(j + 1)];
-    t.front(a) = r[8];
-  }
-  return t;
-}
+using incision_test::arm_table;
+using incision_test::load_arm_table;
 
 /// Seed for statistical loops; override with INCISION_TEST_SEED to loop seeds locally.
 inline std::uint64_t base_seed() {

@@ -8,47 +8,15 @@
 
 #include "bandit/support.hpp"
 
+#include "support/malloc_counter.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <cstdlib>
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}  // namespace
-
-// Eigen allocates with std::malloc, so count malloc itself: on glibc, a malloc defined in the
-// executable interposes the C library's and forwards to __libc_malloc. Sanitizers intercept
-// malloc themselves, so there the test is skipped.
-#if defined(__SANITIZE_ADDRESS__)
-#define INCISION_TEST_COUNT_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define INCISION_TEST_COUNT_MALLOC 0
-#endif
-#endif
-#if !defined(INCISION_TEST_COUNT_MALLOC) && defined(__GLIBC__)
-#define INCISION_TEST_COUNT_MALLOC 1
-extern "C" void* __libc_malloc(std::size_t n);
-extern "C" void* malloc(std::size_t n) noexcept {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-#endif
-#if !defined(INCISION_TEST_COUNT_MALLOC)
-#define INCISION_TEST_COUNT_MALLOC 0
-#endif
-
-namespace {
-struct count_scope {
-  count_scope() {
-    allocations = 0;
-    counting = true;
-  }
-  ~count_scope() { counting = false; }
-};
-}  // namespace
+using incision_test::allocations;
+using incision_test::count_scope;
 
 TEST_CASE("bandit hot paths do not allocate (select, update; fixed and dynamic d)"
           * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {

@@ -1,6 +1,8 @@
 // Shared helpers for the FedLinUCB-DW tests: the ANS arm tables and a linear delay environment.
 #pragma once
 
+#include "support/arm_table.hpp"
+
 #include <Eigen/Core>
 
 #include <cstddef>
@@ -13,35 +15,8 @@
 
 namespace fed_test {
 
-struct arm_table {
-  Eigen::MatrixXd contexts;  // K x 7: n_conv, n_fc, n_act, mac_conv, mac_fc, mac_act, tx_bits
-  Eigen::VectorXd front;     // K, seconds
-};
-
-inline arm_table load_arms(const std::string& name) {
-  std::ifstream in(std::string(INCISION_DATA_DIR) + "/ans/" + name);
-  if (!in) throw std::runtime_error("cannot open " + name);
-  std::string line;
-  std::getline(in, line);  // header
-  std::vector<std::vector<double>> rows;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::stringstream ss(line);
-    std::string cell;
-    std::vector<double> r;
-    while (std::getline(ss, cell, ',')) r.push_back(std::stod(cell));
-    rows.push_back(r);
-  }
-  arm_table t;
-  const auto k = static_cast<Eigen::Index>(rows.size());
-  t.contexts.resize(k, 7);
-  t.front.resize(k);
-  for (Eigen::Index a = 0; a < k; ++a) {
-    for (Eigen::Index j = 0; j < 7; ++j) t.contexts(a, j) = rows[static_cast<std::size_t>(a)][static_cast<std::size_t>(j + 1)];
-    t.front(a) = rows[static_cast<std::size_t>(a)][8];
-  }
-  return t;
-}
+using incision_test::arm_table;
+inline arm_table load_arms(const std::string& name) { return incision_test::load_arm_table(name); }
 
 /// Offloading delay linear in the raw context: per-layer overheads, per-MAC server time and
 /// 1/bandwidth on the bits; the all-on-device arm (zero context) has none.

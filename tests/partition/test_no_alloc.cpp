@@ -4,6 +4,8 @@
 
 #include "partition/support.hpp"
 
+#include "support/malloc_counter.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -11,47 +13,13 @@
 #include <filesystem>
 #include <cmath>
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}  // namespace
-
-// Count malloc itself (operator new goes through it): on glibc, a malloc defined in the executable
-// interposes the C library's and forwards to __libc_malloc. Sanitizers intercept malloc
-// themselves, so there the test is skipped.
-#if defined(__SANITIZE_ADDRESS__)
-#define INCISION_PARTITION_COUNT_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define INCISION_PARTITION_COUNT_MALLOC 0
-#endif
-#endif
-#if !defined(INCISION_PARTITION_COUNT_MALLOC) && defined(__GLIBC__)
-#define INCISION_PARTITION_COUNT_MALLOC 1
-extern "C" void* __libc_malloc(std::size_t n);
-extern "C" void* malloc(std::size_t n) noexcept {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-#endif
-#if !defined(INCISION_PARTITION_COUNT_MALLOC)
-#define INCISION_PARTITION_COUNT_MALLOC 0
-#endif
-
-namespace {
-struct count_scope {
-  count_scope() {
-    allocations = 0;
-    counting = true;
-  }
-  ~count_scope() { counting = false; }
-};
-}  // namespace
+using incision_test::allocations;
+using incision_test::count_scope;
 
 namespace ip = incision::partition;
 
 TEST_CASE("dsl_solver re-solves (new bandwidths, DSH weights) without allocating"
-          * doctest::skip(INCISION_PARTITION_COUNT_MALLOC == 0)) {
+          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   const auto g = ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / "op_resnet50_inference.json");
   ip::dsl_solver s;
   s.assign(g, g);
@@ -80,7 +48,7 @@ TEST_CASE("dsl_solver re-solves (new bandwidths, DSH weights) without allocating
 }
 
 TEST_CASE("max_flow re-solve with new capacities does not allocate"
-          * doctest::skip(INCISION_PARTITION_COUNT_MALLOC == 0)) {
+          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   ip::max_flow mf;
   mf.reset(50);
   for (ip::max_flow::vertex v = 0; v + 1 < 50; ++v) mf.add_arc(v, v + 1, 1.0, ip::max_flow::infinity);
