@@ -34,6 +34,8 @@ import numpy as np  # noqa: E402
 import incision as inc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python" / "tests"))
+from reference import OfficialLoop  # noqa: E402
 
 
 # Process CPU time, not wall time: the benchmark machine is shared, and CPU time is what both
@@ -50,50 +52,6 @@ def per_call(fn, n, repeat=3):
             fn(i)
         best = min(best, (clock() - t0) / n)
     return best
-
-
-class OfficialLoopNumpy:
-    """The official ANS muLinUCB loop (muLinUCB.py + the client's frame loop) in numpy."""
-
-    def __init__(self, contexts, front, prior):
-        scale = np.abs(contexts).max(axis=0)
-        scale[scale == 0] = 1.0
-        self.x = (contexts / scale).T
-        self.f = front
-        self.A = np.diag(prior).astype(float)
-        self.b = np.zeros((contexts.shape[1], 1))
-        self.cx = max(np.sqrt(self.x[:, [i]].T @ self.x[:, [i]])[0, 0] for i in range(self.x.shape[1])) ** 2
-        self.frame_num = 200
-        self.current = 0
-        self._constants()
-
-    def _constants(self):
-        d = self.x.shape[0]
-        self.alpha = (1 + np.sqrt(np.log((1 + self.frame_num * self.cx * self.cx) / 0.1) * d) * 0.05) / (1 - 0.8)
-        self.force = np.ceil(np.power(self.frame_num, 0.25))
-
-    def select(self, key):
-        self.current += 1
-        if self.current > self.frame_num:
-            self.frame_num *= 2
-            self._constants()
-            self.current = 0
-        a_inv = np.linalg.inv(self.A)
-        theta = a_inv @ self.b
-        lw = 0.8 if key else 0.2
-        est = []
-        for i in range(self.x.shape[1]):
-            xi = self.x[:, [i]]
-            est.append((xi.T @ theta)[0, 0] - self.alpha * np.sqrt((1 - lw) * (xi.T @ a_inv @ xi)[0, 0]) + self.f[i])
-        if self.current % self.force == 0:
-            return est.index(min(est[0:-1]))
-        return est.index(min(est))
-
-    def update(self, arm, delay):
-        if arm != self.x.shape[1] - 1:
-            xi = self.x[:, [arm]]
-            self.A = self.A + xi @ xi.T
-            self.b = self.b + xi * delay
 
 
 def cpp_numbers(exe):
@@ -131,7 +89,7 @@ def main():
     results = {}
 
     # --- muLinUCB, VGG16 ---
-    ref = OfficialLoopNumpy(contexts, front, np.ones(7))
+    ref = OfficialLoop(contexts, front, np.ones(7))
 
     def official(i):
         a = ref.select(bool(keys[i]))

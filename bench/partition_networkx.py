@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +22,8 @@ import networkx as nx
 import incision as inc
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python" / "tests"))
+from reference import networkx_min_cut_value  # noqa: E402
 FILES = [
     "op_resnet50_inference.json",
     "op_bert_l-12_inference.json",
@@ -30,31 +33,6 @@ FILES = [
     "layer_bert24_inference.json",
 ]
 RATES = {"native": 2.0**31, "100mbit": 12.5e6}
-
-
-def networkx_dsl(g: inc.LayerGraph, bandwidth: float) -> float:
-    dev, srv, out = g.device_times, g.server_times, g.out_bytes
-    G = nx.DiGraph()
-    for v in range(len(g)):
-        if g.predecessors(v):
-            G.add_edge("s", v, capacity=float(srv[v]))
-        else:
-            G.add_edge("s", v)  # infinite: pinned input
-        G.add_edge(v, "t", capacity=float(dev[v]))
-        succ = g.successors(v)
-        if not succ:
-            continue
-        ship = float(out[v]) / bandwidth
-        if len(succ) == 1:
-            G.add_edge(v, succ[0], capacity=ship)
-        else:
-            G.add_edge(v, ("aux", v), capacity=ship)
-            for w in succ:
-                G.add_edge(("aux", v), w)
-        for w in succ:
-            if not G.has_edge(w, v):
-                G.add_edge(w, v)
-    return nx.maximum_flow_value(G, "s", "t")
 
 
 def best_time(fn, min_total: float = 0.5, max_reps: int = 20000) -> float:
@@ -80,10 +58,10 @@ def main() -> None:
         g = inc.LayerGraph.from_msr_json(str(ROOT / "data" / "msr-fiddle" / name))
         for tag, bw in RATES.items():
             ours = inc.dsl(g, bandwidth=bw).latency
-            theirs = networkx_dsl(g, bw)
+            theirs = networkx_min_cut_value(g, bw)
             assert abs(ours - theirs) <= 1e-9 * max(1.0, abs(theirs)), (name, tag, ours, theirs)
             t_inc = best_time(lambda: inc.dsl(g, bandwidth=bw))
-            t_nx = best_time(lambda: networkx_dsl(g, bw), min_total=1.0, max_reps=200)
+            t_nx = best_time(lambda: networkx_min_cut_value(g, bw), min_total=1.0, max_reps=200)
             rows.append(
                 {
                     "graph": name[:-5],

@@ -6,11 +6,11 @@ import itertools
 import math
 import random
 
-import networkx as nx
 import numpy as np
 import pytest
 
 import incision as inc
+from reference import networkx_min_cut_value
 
 MSR_FILES = [
     "layer_bert24_inference.json",
@@ -20,36 +20,6 @@ MSR_FILES = [
     "op_bert_l-12_inference.json",
     "op_resnet50_inference.json",
 ]
-
-
-def networkx_min_cut_value(g: inc.LayerGraph, bandwidth: float) -> float:
-    """The corrected DSL graph built independently in networkx; only the flow VALUE is used
-    (networkx's partition can be wrong with float capacities)."""
-    dev, srv, out = g.device_times, g.server_times, g.out_bytes
-    G = nx.DiGraph()
-    G.add_node("s")
-    G.add_node("t")
-    for v in range(len(g)):
-        if g.predecessors(v):
-            G.add_edge("s", v, capacity=float(srv[v]))
-        else:
-            G.add_edge("s", v)  # no capacity attribute = infinite in networkx: the input is pinned
-        G.add_edge(v, "t", capacity=float(dev[v]))
-        succ = g.successors(v)
-        if not succ:
-            continue
-        ship = float(out[v]) / bandwidth
-        if len(succ) == 1:
-            G.add_edge(v, succ[0], capacity=ship)
-        else:
-            G.add_edge(v, ("aux", v), capacity=ship)
-            for w in succ:
-                G.add_edge(("aux", v), w)  # infinite
-        for w in succ:
-            if G.has_edge(w, v):
-                continue
-            G.add_edge(w, v)  # infinite reverse arc into the original producer
-    return nx.maximum_flow_value(G, "s", "t")
 
 
 @pytest.mark.parametrize("name", MSR_FILES)
