@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <cmath>
+#include <string>
+#include <vector>
 
 using incision_test::allocations;
 using incision_test::count_scope;
@@ -65,4 +67,29 @@ TEST_CASE("max_flow re-solve with new capacities does not allocate"
     counted = allocations.load();
   }
   CHECK(counted == 0);
+}
+
+TEST_CASE("building a layer graph allocates amortised O(1) per layer and edge"
+          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+  // Appending must grow the storage geometrically: reserving size() + 1 before each append (for
+  // the strong guarantee) would reallocate on every call and make building n layers O(n^2).
+  constexpr int n = 10000;
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) names.push_back("L" + std::to_string(i));  // short: no heap
+  ip::layer_graph g;
+  long layer_allocs = 0, edge_allocs = 0;
+  {
+    const count_scope scope;
+    for (int i = 0; i < n; ++i) (void)g.add_layer(std::move(names[i]), 1e-3, 1e-4, 100.0);
+    layer_allocs = allocations.load();
+  }
+  {
+    const count_scope scope;
+    for (ip::layer_id v = 1; v < n; ++v) g.add_edge(v - 1, v);
+    edge_allocs = allocations.load();
+  }
+  CHECK(layer_allocs < 200);              // 3 vectors doubling: about 3 * log2(n) reallocations
+  CHECK(edge_allocs < 2 * n + 200);       // one successor and one predecessor list per edge here
+  CHECK(g.size() == static_cast<std::size_t>(n));
+  CHECK(g.num_edges() == static_cast<std::size_t>(n - 1));
 }

@@ -36,6 +36,7 @@
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/ridge_stats.hpp>
 #include <incision/config.hpp>
+#include <incision/detail/reserve.hpp>
 #include <incision/error.hpp>
 
 #include <Eigen/Core>
@@ -334,8 +335,8 @@ template <int Dim>
 void fed_linucb_dw<Dim>::update(std::size_t arm, double offload_delay) {
   const bool local = learner_.is_local_arm(arm);  // throws out_of_range first
   if (!local) {
-    buffer_arms_.reserve(buffer_arms_.size() + 1);  // may throw before any change
-    buffer_y_.reserve(buffer_y_.size() + 1);
+    incision::detail::reserve_one_more(buffer_arms_);  // may throw before any change
+    incision::detail::reserve_one_more(buffer_y_);
   }
   learner_.update(arm, offload_delay);
   if (local) return;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <incision/config.hpp>
+#include <incision/detail/reserve.hpp>
 #include <incision/error.hpp>
 
 #include <algorithm>
@@ -123,9 +124,9 @@ inline layer_id layer_graph::add_layer(std::string name, double device_time, dou
   check_value(name, "out_bytes", out_bytes);
   if (layers_.size() >= static_cast<std::size_t>(UINT32_MAX / 4))
     INCISION_THROW(invalid_argument(incision::detail::message("partition", "too many layers")));
-  layers_.reserve(layers_.size() + 1);
-  succ_.reserve(succ_.size() + 1);
-  pred_.reserve(pred_.size() + 1);
+  incision::detail::reserve_one_more(layers_);
+  incision::detail::reserve_one_more(succ_);
+  incision::detail::reserve_one_more(pred_);
   layers_.push_back(layer{std::move(name), device_time, server_time, out_bytes});
   succ_.emplace_back();
   pred_.emplace_back();
@@ -186,9 +187,9 @@ inline void layer_graph::add_edge(layer_id from, layer_id to) {
   if (!(ordered && ids_topological_) && reaches(to, from))
     INCISION_THROW(invalid_argument(incision::detail::message(
         "partition", "edge " + label(from) + " -> " + label(to) + " would close a cycle")));
-  edges_.reserve(edges_.size() + 1);
-  succ_[from].reserve(succ_[from].size() + 1);
-  pred_[to].reserve(pred_[to].size() + 1);
+  incision::detail::reserve_one_more(edges_);
+  incision::detail::reserve_one_more(succ_[from]);
+  incision::detail::reserve_one_more(pred_[to]);
   edges_.emplace_back(from, to);
   succ_[from].push_back(to);
   pred_[to].push_back(from);
