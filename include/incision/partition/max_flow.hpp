@@ -3,12 +3,25 @@
 ///
 /// Algorithm: preflow push-relabel (Goldberg & Tarjan, J. ACM 35(4), 1988), phase one only
 /// (enough for a minimum cut), highest-label selection, exact global relabelling by a backward
-/// breadth-first search and the gap heuristic (Cherkassky & Goldberg, Algorithmica 19, 1997).
+/// breadth-first search and the gap heuristic (Cherkassky & Goldberg, Algorithmica 19, 1997),
+/// started from a preflow that two cheap heuristics have already pushed most of the way:
+///  1. sweeps in vertex order (forward, backward, forward; stop when no excess is left): each
+///     vertex with excess drains into its own sink arc, then into its neighbours' sink arcs,
+///     then hands the rest on in the sweep direction. Callers that number vertices in
+///     topological order (DSL does) get most of the flow routed here;
+///  2. forest pushes: a breadth-first forest of residual arcs grown from every vertex still
+///     holding excess; each tree's absorbable amount (sink residuals, capped by the tree arcs)
+///     is computed bottom-up and the excess distributed top-down, so one O(m) pass reaches
+///     every deficit a tree touches (where push-relabel would relabel its way there).
+/// Every step of both is a valid push, so push-relabel finishes from a correct preflow.
 ///
 /// What is tuned for partition graphs: terminal arcs are stored per vertex (not as arcs) and
 /// pre-cancelled (min(source cap, sink cap) is pushed straight through, so each vertex keeps at
-/// most one terminal arc); arcs live in a compressed (CSR) array built once; repeated solves with
-/// new capacities on the same topology reuse every buffer and allocate nothing.
+/// most one terminal arc); arcs live in one compressed (CSR) array of {head, reverse, residual},
+/// built once; repeated solves with new capacities on the same topology reuse every buffer and
+/// allocate nothing. Two ways to build: add_arc() (an arc list, compiled on the first solve), or
+/// count_arc() / place_arcs() / place_arc(), which writes the CSR arrays directly (no arc list,
+/// less memory; dsl_solver uses it).
 ///
 /// Capacities are doubles; +infinity (max_flow::infinity) is represented explicitly, never as a
 /// big-M. A push never subtracts to produce a near-zero residue: a saturating push sets the
@@ -36,28 +49,50 @@ namespace partition {
 class max_flow {
  public:
   using vertex = std::uint32_t;
+  /// @brief Id of an arc pair from add_arc (its index), or of a placed arc (its CSR slot).
   using arc_id = std::uint32_t;
   /// @brief The explicit infinite capacity.
   static constexpr double infinity = std::numeric_limits<double>::infinity();
 
   max_flow() = default;
 
-  /// @brief Drops all arcs and sets the vertex count; keeps allocated memory.
+  // --- building with an arc list -----------------------------------------------------------
+  /// @brief Drops all arcs, sets the vertex count and zeroes the terminals; keeps memory.
   void reset(std::size_t num_vertices);
   /// @brief Reserves room for @p num_arcs arc pairs.
   void reserve(std::size_t num_arcs);
   /// @brief Adds an arc pair u -> v with capacity @p cap and v -> u with @p reverse_cap.
   /// @return the id used by set_arc.
   arc_id add_arc(vertex u, vertex v, double cap, double reverse_cap = 0.0);
-  /// @brief Sets the capacities of an existing arc pair (topology unchanged, no allocation).
+  /// @brief Sets the capacities of an arc pair from add_arc (topology unchanged, no allocation).
   void set_arc(arc_id a, double cap, double reverse_cap = 0.0) noexcept;
+
+  // --- building the CSR arrays directly ----------------------------------------------------
+  /// @brief Like reset(), for the direct construction: then count_arc() every pair, then
+  /// place_arcs(), then place_arc() every pair (in any order).
+  void begin_counting(std::size_t num_vertices);
+  /// @brief Counts one arc pair between @p u and @p v.
+  void count_arc(vertex u, vertex v) noexcept {
+    ++first_[u + 1];
+    ++first_[v + 1];
+  }
+  /// @brief Sizes the CSR arrays for the pairs counted.
+  void place_arcs();
+  /// @brief Places a counted pair u -> v (@p cap) and v -> u (@p reverse_cap).
+  /// @return its slot, for set_slot.
+  arc_id place_arc(vertex u, vertex v, double cap, double reverse_cap = 0.0) noexcept;
+  /// @brief Sets the capacities of a placed pair (no allocation).
+  void set_slot(arc_id slot, double cap, double reverse_cap = 0.0) noexcept {
+    cap_[slot] = cap;
+    cap_[arcs_[slot].rev] = reverse_cap;
+  }
+
   /// @brief Sets the terminal capacities of a vertex: source -> v and v -> sink.
   void set_terminal(vertex v, double source_cap, double sink_cap) noexcept {
     src_[v] = source_cap;
     snk_[v] = sink_cap;
   }
   [[nodiscard]] std::size_t num_vertices() const noexcept { return n_; }
-  [[nodiscard]] std::size_t num_arcs() const noexcept { return specs_.size(); }
 
   /// @brief Computes a maximum preflow and the minimum cut; returns the cut value (infinity
   /// when every cut is infinite). Capacities must be >= 0 and not NaN (asserted).
@@ -67,34 +102,50 @@ class max_flow {
   /// @brief The cut value of the last solve.
   [[nodiscard]] double value() const noexcept { return value_; }
 
+  /// @brief What the last solve did, phase by phase (for tests and tuning).
+  struct solve_stats {
+    int sweeps = 0;                ///< greedy sweeps run
+    int forest_rounds = 0;         ///< forest pushes run
+    std::size_t discharges = 0;    ///< push-relabel discharges (0: the heuristics finished)
+  };
+  [[nodiscard]] const solve_stats& stats() const noexcept { return stats_; }
+
  private:
-  std::size_t n_ = 0;
-  // arc pairs as added
+  struct arc {
+    vertex head;
+    std::uint32_t rev;  // slot of the reverse half
+    double res;         // residual capacity
+  };
   struct arc_spec {
     vertex tail, head;
     double cap, reverse_cap;
   };
-  std::vector<arc_spec> specs_;
-  bool dirty_ = true;
-  // CSR
-  std::vector<std::uint32_t> first_;   // n + 1
-  std::vector<vertex> head_;           // 2m
-  std::vector<std::uint32_t> rev_;     // 2m
-  std::vector<double> cap_;            // 2m, original capacity
-  std::vector<double> res_;            // 2m, residual
-  std::vector<std::uint32_t> pos_;     // m, CSR position of forward half of arc pair i
-  // per vertex
-  std::vector<double> src_, snk_, excess_, sink_res_;
+  static constexpr vertex none = std::numeric_limits<vertex>::max();
+
+  std::size_t n_ = 0;
+  std::vector<arc_spec> specs_;        // add_arc path only
+  std::vector<std::uint32_t> pos_;     // add_arc path: slot of the forward half of pair i
+  bool dirty_ = false;                 // specs_ not compiled yet
+  std::vector<std::uint32_t> first_;   // n + 1 (degree counts while counting)
+  std::vector<arc> arcs_;              // CSR, 2m
+  std::vector<double> cap_;            // original capacity per slot
+  std::vector<double> src_, snk_;      // terminal capacities as set
+  std::vector<double> excess_, sink_res_;
   std::vector<std::uint32_t> label_, current_, count_;
   std::vector<vertex> bucket_head_, bucket_next_, queue_;
+  std::vector<double> demand_;         // forest push
   std::uint32_t max_active_ = 0;
-  static constexpr vertex none = std::numeric_limits<vertex>::max();
   double value_ = 0.0;
   std::size_t work_ = 0;
   bool pushed_ = false;  // a push happened since the last global relabel
+  solve_stats stats_;
 
-  void build();
-  void global_relabel();
+  void compile_specs();
+  void size_vertex_arrays();
+  void preflow_heuristics();
+  bool greedy_sweep(bool forward) noexcept;
+  bool forest_push() noexcept;
+  void global_relabel(bool for_push);
   void activate(vertex v) noexcept {
     const std::uint32_t d = label_[v];
     bucket_next_[v] = bucket_head_[d];
@@ -103,7 +154,10 @@ class max_flow {
   }
   void discharge(vertex v);
   void gap(std::uint32_t d) noexcept;
-  void greedy_sweep(bool forward) noexcept;
+  void push_relabel();
+  // a push of `d` out of `ex` along a residual `r`: exact zeros, never a near-zero residue
+  static double take(double r, double d) noexcept { return d == r ? 0.0 : r - d; }
+  static bool routable(double ex) noexcept { return ex > 0.0 && ex < infinity; }
 };
 
 // ---------------------------------------------------------------------------------------
@@ -118,9 +172,7 @@ inline void max_flow::reset(std::size_t num_vertices) {
   dirty_ = true;
 }
 
-inline void max_flow::reserve(std::size_t num_arcs) {
-  specs_.reserve(num_arcs);
-}
+inline void max_flow::reserve(std::size_t num_arcs) { specs_.reserve(num_arcs); }
 
 inline max_flow::arc_id max_flow::add_arc(vertex u, vertex v, double cap, double reverse_cap) {
   INCISION_ASSERT(u < n_ && v < n_ && u != v, "max_flow::add_arc: bad endpoints");
@@ -130,41 +182,46 @@ inline max_flow::arc_id max_flow::add_arc(vertex u, vertex v, double cap, double
 }
 
 inline void max_flow::set_arc(arc_id a, double cap, double reverse_cap) noexcept {
-  specs_[a].cap = cap;
-  specs_[a].reverse_cap = reverse_cap;
-  if (!dirty_) {
-    const std::uint32_t p = pos_[a];
-    cap_[p] = cap;
-    cap_[rev_[p]] = reverse_cap;
+  if (dirty_) {
+    specs_[a].cap = cap;
+    specs_[a].reverse_cap = reverse_cap;
+  } else {
+    set_slot(pos_[a], cap, reverse_cap);
   }
 }
 
-inline void max_flow::build() {
-  const std::size_t m = specs_.size();
+inline void max_flow::begin_counting(std::size_t num_vertices) {
+  n_ = num_vertices;
+  specs_.clear();
+  pos_.clear();
+  dirty_ = false;
   first_.assign(n_ + 1, 0);
-  for (const arc_spec& a : specs_) {
-    ++first_[a.tail + 1];
-    ++first_[a.head + 1];
-  }
+  src_.assign(n_, 0.0);
+  snk_.assign(n_, 0.0);
+}
+
+inline void max_flow::place_arcs() {
   for (std::size_t v = 0; v < n_; ++v) first_[v + 1] += first_[v];
-  head_.resize(2 * m);
-  rev_.resize(2 * m);
-  cap_.resize(2 * m);
-  res_.resize(2 * m);
-  pos_.resize(m);
-  current_.assign(first_.begin(), first_.end() - 1);  // used as fill cursor
-  for (std::size_t i = 0; i < m; ++i) {
-    const arc_spec& a = specs_[i];
-    const std::uint32_t p = current_[a.tail]++;
-    const std::uint32_t q = current_[a.head]++;
-    head_[p] = a.head;
-    head_[q] = a.tail;
-    rev_[p] = q;
-    rev_[q] = p;
-    cap_[p] = a.cap;
-    cap_[q] = a.reverse_cap;
-    pos_[i] = p;
-  }
+  arcs_.resize(first_[n_]);
+  cap_.resize(first_[n_]);
+  // current_ is the fill cursor until solve() resets it
+  current_.assign(first_.begin(), first_.end() - 1);
+  size_vertex_arrays();
+}
+
+inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, double reverse_cap) noexcept {
+  INCISION_ASSERT(u < n_ && v < n_ && u != v, "max_flow::place_arc: bad endpoints");
+  const std::uint32_t p = current_[u]++;
+  const std::uint32_t q = current_[v]++;
+  INCISION_ASSERT(p < first_[u + 1] && q < first_[v + 1], "max_flow::place_arc: pair not counted");
+  arcs_[p] = arc{v, q, 0.0};
+  arcs_[q] = arc{u, p, 0.0};
+  cap_[p] = cap;
+  cap_[q] = reverse_cap;
+  return p;
+}
+
+inline void max_flow::size_vertex_arrays() {
   excess_.resize(n_);
   sink_res_.resize(n_);
   label_.resize(n_);
@@ -173,13 +230,27 @@ inline void max_flow::build() {
   bucket_head_.resize(n_ + 2);
   bucket_next_.resize(n_);
   queue_.resize(n_);
+  demand_.resize(n_);
+}
+
+inline void max_flow::compile_specs() {
+  first_.assign(n_ + 1, 0);
+  for (const arc_spec& a : specs_) count_arc(a.tail, a.head);
+  place_arcs();
+  pos_.resize(specs_.size());
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    const arc_spec& a = specs_[i];
+    pos_[i] = place_arc(a.tail, a.head, a.cap, a.reverse_cap);
+  }
   dirty_ = false;
 }
 
-inline void max_flow::global_relabel() {
-  const auto n = static_cast<std::uint32_t>(n_ + 1);  // "dead": cannot reach the sink
-  std::fill(label_.begin(), label_.end(), n);
-  std::fill(count_.begin(), count_.end(), 0U);
+// Breadth-first search backwards from the vertices with a sink residual along residual arcs:
+// label = distance to the sink, n + 1 when the sink is unreachable. With for_push the buckets
+// of active vertices are rebuilt for push-relabel; without, only the labels (the cut side).
+inline void max_flow::global_relabel(bool for_push) {
+  const auto dead = static_cast<std::uint32_t>(n_ + 1);
+  std::fill(label_.begin(), label_.end(), dead);
   std::size_t qh = 0, qt = 0;
   for (vertex v = 0; v < n_; ++v)
     if (sink_res_[v] > 0.0) {
@@ -190,19 +261,21 @@ inline void max_flow::global_relabel() {
     const vertex u = queue_[qh++];
     const std::uint32_t du = label_[u] + 1;
     for (std::uint32_t a = first_[u], e = first_[u + 1]; a < e; ++a) {
-      const vertex w = head_[a];
-      if (label_[w] == n && res_[rev_[a]] > 0.0) {
-        label_[w] = du;
-        queue_[qt++] = w;
+      const arc& x = arcs_[a];
+      if (label_[x.head] == dead && arcs_[x.rev].res > 0.0) {
+        label_[x.head] = du;
+        queue_[qt++] = x.head;
       }
     }
   }
+  pushed_ = false;
+  if (!for_push) return;
+  std::fill(count_.begin(), count_.end(), 0U);
   std::fill(bucket_head_.begin(), bucket_head_.end(), none);
   max_active_ = 0;
-  pushed_ = false;
   for (vertex v = 0; v < n_; ++v) {
     current_[v] = first_[v];
-    if (label_[v] < n) {
+    if (label_[v] < dead) {
       ++count_[label_[v]];
       if (excess_[v] > 0.0) activate(v);
     }
@@ -211,16 +284,17 @@ inline void max_flow::global_relabel() {
 }
 
 inline void max_flow::gap(std::uint32_t d) noexcept {
-  const auto n = static_cast<std::uint32_t>(n_ + 1);
+  const auto dead = static_cast<std::uint32_t>(n_ + 1);
   for (vertex u = 0; u < n_; ++u)
-    if (label_[u] > d && label_[u] < n) {
+    if (label_[u] > d && label_[u] < dead) {
       --count_[label_[u]];
-      label_[u] = n;
+      label_[u] = dead;
     }
 }
 
 inline void max_flow::discharge(vertex v) {
-  const auto n = static_cast<std::uint32_t>(n_ + 1);
+  ++stats_.discharges;
+  const auto dead = static_cast<std::uint32_t>(n_ + 1);
   double ex = excess_[v];
   std::uint32_t d = label_[v];
   for (;;) {
@@ -235,27 +309,27 @@ inline void max_flow::discharge(vertex v) {
       }
       sink_res_[v] = 0.0;
       value_ += r;
-      ex = (ex == r) ? 0.0 : ex - r;
+      ex = take(ex, r);
       if (ex == 0.0) break;
     }
     const std::uint32_t end = first_[v + 1];
     std::uint32_t a = current_[v];
     for (; a < end; ++a) {
-      const double r = res_[a];
-      if (r <= 0.0) continue;
-      const vertex w = head_[a];
-      if (label_[w] + 1 != d) continue;
+      arc& x = arcs_[a];
+      const double r = x.res;
+      if (r <= 0.0 || label_[x.head] + 1 != d) continue;
+      const vertex w = x.head;
       double delta;
       if (ex < r) {
         delta = ex;
-        res_[a] = r - ex;
+        x.res = r - ex;
         ex = 0.0;
       } else {
         delta = r;
-        res_[a] = 0.0;
-        ex = (ex == r) ? 0.0 : ex - r;
+        x.res = 0.0;
+        ex = take(ex, r);
       }
-      res_[rev_[a]] += delta;
+      arcs_[x.rev].res += delta;
       pushed_ = true;
       if (excess_[w] == 0.0) activate(w);
       excess_[w] += delta;
@@ -264,18 +338,18 @@ inline void max_flow::discharge(vertex v) {
     current_[v] = a;
     if (ex == 0.0) break;
     // relabel
-    std::uint32_t nd = n;
+    std::uint32_t nd = dead;
     if (sink_res_[v] > 0.0) nd = 1;
     for (std::uint32_t b = first_[v]; b < end; ++b)
-      if (res_[b] > 0.0 && label_[head_[b]] + 1 < nd) nd = label_[head_[b]] + 1;
+      if (arcs_[b].res > 0.0 && label_[arcs_[b].head] + 1 < nd) nd = label_[arcs_[b].head] + 1;
     work_ += 12 + (end - first_[v]);
     --count_[d];
     if (count_[d] == 0) {
       gap(d);
-      nd = n;
+      nd = dead;
     }
-    if (nd >= n) {
-      label_[v] = n;
+    if (nd >= dead) {
+      label_[v] = dead;
       break;
     }
     label_[v] = nd;
@@ -286,70 +360,124 @@ inline void max_flow::discharge(vertex v) {
   excess_[v] = ex;
 }
 
-// Sweeps before push-relabel: forward, backward, forward in vertex order. At each vertex with
-// excess, flow first goes along residual arcs straight into neighbours' sink arcs (two-arc
-// augmenting paths), then what is left moves to neighbours later in the sweep direction. Every
-// step is a valid push, so the result is a preflow and push-relabel finishes from it; callers that
-// number vertices in topological order (as DSL does) get most of the flow routed here, cheaply.
-inline void max_flow::greedy_sweep(bool forward) noexcept {
+// One sweep in vertex order (see file comment, heuristic 1). Returns whether excess is left.
+inline bool max_flow::greedy_sweep(bool forward) noexcept {
   const auto n = static_cast<vertex>(n_);
+  bool left = false;
   for (vertex i = 0; i < n; ++i) {
     const vertex v = forward ? i : n - 1 - i;
     double ex = excess_[v];
-    if (!(ex > 0.0) || std::isinf(ex)) continue;
+    if (!routable(ex)) continue;
+    if (const double sr = sink_res_[v]; sr > 0.0) {  // own sink arc first
+      const double d = ex < sr ? ex : sr;
+      sink_res_[v] = take(sr, d);
+      value_ += d;
+      ex = take(ex, d);
+    }
     const std::uint32_t end = first_[v + 1];
-    for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {
-      const vertex w = head_[a];
-      const double sr = sink_res_[w];
-      const double r = res_[a];
+    for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // two-arc paths to the sink
+      arc& x = arcs_[a];
+      const double sr = sink_res_[x.head];
+      const double r = x.res;
       if (!(sr > 0.0) || !(r > 0.0)) continue;
       double d = ex < r ? ex : r;
       if (sr < d) d = sr;
-      if (std::isinf(d)) continue;
-      res_[a] = (d == r) ? 0.0 : r - d;
-      res_[rev_[a]] += d;
-      sink_res_[w] = (d == sr) ? 0.0 : sr - d;
+      x.res = take(r, d);
+      arcs_[x.rev].res += d;
+      sink_res_[x.head] = take(sr, d);
       value_ += d;
-      ex = (d == ex) ? 0.0 : ex - d;
+      ex = take(ex, d);
     }
-    for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {
-      const vertex w = head_[a];
-      const double r = res_[a];
-      if ((forward ? w < v : w > v) || !(r > 0.0)) continue;
+    for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // hand the rest on
+      arc& x = arcs_[a];
+      const double r = x.res;
+      if ((forward ? x.head < v : x.head > v) || !(r > 0.0)) continue;
       const double d = ex < r ? ex : r;
-      if (std::isinf(d)) continue;
-      res_[a] = (d == r) ? 0.0 : r - d;
-      res_[rev_[a]] += d;
-      excess_[w] += d;
-      ex = (d == ex) ? 0.0 : ex - d;
+      x.res = take(r, d);
+      arcs_[x.rev].res += d;
+      excess_[x.head] += d;
+      ex = take(ex, d);
+    }
+    excess_[v] = ex;
+    left = left || ex > 0.0;
+  }
+  return left;
+}
+
+// Heuristic 2 (see file comment). A forest of residual arcs grown breadth-first from every
+// vertex with routable excess; label_ holds the tree arc into a vertex (none at a root) and
+// queue_ the visiting order. demand_[v] = what v's subtree can absorb: its sink residual plus,
+// per child, min(tree arc residual, child's demand). Then, in visiting order, each vertex drains
+// what it holds into its own sink arc and passes the rest to its children, capped by their
+// demand. Returns whether any flow reached the sink.
+inline bool max_flow::forest_push() noexcept {
+  std::size_t qt = 0;
+  std::fill(label_.begin(), label_.end(), none - 1);  // unvisited
+  for (vertex v = 0; v < n_; ++v)
+    if (routable(excess_[v])) {
+      label_[v] = none;
+      queue_[qt++] = v;
+    }
+  for (std::size_t qh = 0; qh < qt; ++qh) {
+    const vertex u = queue_[qh];
+    for (std::uint32_t a = first_[u], e = first_[u + 1]; a < e; ++a) {
+      const arc& x = arcs_[a];
+      if (label_[x.head] == none - 1 && x.res > 0.0) {
+        label_[x.head] = a;
+        queue_[qt++] = x.head;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < qt; ++i) demand_[queue_[i]] = sink_res_[queue_[i]];
+  for (std::size_t i = qt; i-- > 0;) {
+    const vertex v = queue_[i];
+    const std::uint32_t a = label_[v];
+    if (a == none) continue;
+    const double r = arcs_[a].res;
+    const vertex parent = arcs_[arcs_[a].rev].head;
+    demand_[parent] += demand_[v] < r ? demand_[v] : r;
+  }
+  const double before = value_;
+  for (std::size_t i = 0; i < qt; ++i) {
+    const vertex v = queue_[i];
+    double ex = excess_[v];
+    if (!routable(ex) || !(demand_[v] > 0.0)) continue;
+    if (const double sr = sink_res_[v]; sr > 0.0) {
+      const double d = ex < sr ? ex : sr;
+      sink_res_[v] = take(sr, d);
+      value_ += d;
+      ex = take(ex, d);
+    }
+    for (std::uint32_t a = first_[v], e = first_[v + 1]; a < e && ex > 0.0; ++a) {
+      arc& x = arcs_[a];
+      if (label_[x.head] != a) continue;  // not a tree arc of v
+      double d = ex < x.res ? ex : x.res;
+      if (demand_[x.head] < d) d = demand_[x.head];
+      if (!(d > 0.0)) continue;
+      x.res = take(x.res, d);
+      arcs_[x.rev].res += d;
+      excess_[x.head] += d;
+      ex = take(ex, d);
     }
     excess_[v] = ex;
   }
+  return value_ > before;
 }
 
-inline double max_flow::solve() {
-  if (dirty_) build();
-  const auto n = static_cast<std::uint32_t>(n_);
-  const auto dead = n + 1;
-  std::copy(cap_.begin(), cap_.end(), res_.begin());
-  value_ = 0.0;
-  for (vertex v = 0; v < n; ++v) {
-    const double s = src_[v], t = snk_[v];
-    INCISION_ASSERT(s >= 0.0 && t >= 0.0, "max_flow: capacities must be >= 0 and not NaN");
-    const double c = s < t ? s : t;
-    value_ += c;
-    excess_[v] = (s == c) ? 0.0 : s - c;
-    sink_res_[v] = (t == c) ? 0.0 : t - c;
+inline void max_flow::preflow_heuristics() {
+  bool left = greedy_sweep(true);
+  stats_.sweeps = 1;
+  for (int k = 1; left && k < 3; ++k, ++stats_.sweeps) left = greedy_sweep(k % 2 == 0);
+  for (int k = 0; left && k < 4; ++k) {
+    ++stats_.forest_rounds;
+    if (!forest_push()) break;
+    left = false;
+    for (vertex v = 0; v < n_ && !left; ++v) left = excess_[v] > 0.0;
   }
-  if (std::isinf(value_)) {
-    // an infinite source arc meets an infinite sink arc: every cut is infinite
-    std::fill(label_.begin(), label_.end(), dead);
-    return value_;
-  }
-  greedy_sweep(true);
-  greedy_sweep(false);
-  greedy_sweep(true);
-  global_relabel();
+}
+
+inline void max_flow::push_relabel() {
+  global_relabel(true);
   const std::size_t relabel_period = 6 * n_ + first_[n_];
   for (;;) {
     while (max_active_ > 0 && bucket_head_[max_active_] == none) --max_active_;
@@ -358,12 +486,41 @@ inline double max_flow::solve() {
     bucket_head_[max_active_] = bucket_next_[v];
     if (label_[v] != max_active_ || excess_[v] <= 0.0) continue;  // stale entry after a gap
     discharge(v);
-    if (work_ > relabel_period) global_relabel();
+    if (work_ > relabel_period) global_relabel(true);
+  }
+}
+
+inline double max_flow::solve() {
+  if (dirty_) compile_specs();
+  const auto n = static_cast<std::uint32_t>(n_);
+  for (std::size_t a = 0; a < arcs_.size(); ++a) arcs_[a].res = cap_[a];
+  value_ = 0.0;
+  stats_ = {};
+  bool active = false;
+  for (vertex v = 0; v < n; ++v) {
+    const double s = src_[v], t = snk_[v];
+    INCISION_ASSERT(s >= 0.0 && t >= 0.0, "max_flow: capacities must be >= 0 and not NaN");
+    const double c = s < t ? s : t;
+    value_ += c;
+    excess_[v] = take(s, c);
+    sink_res_[v] = take(t, c);
+    active = active || excess_[v] > 0.0;
+  }
+  if (std::isinf(value_)) {
+    // an infinite source arc meets an infinite sink arc: every cut is infinite
+    std::fill(label_.begin(), label_.end(), n + 1);
+    return value_;
+  }
+  if (active) {
+    preflow_heuristics();
+    active = false;
+    for (vertex v = 0; v < n && !active; ++v) active = excess_[v] > 0.0;
+    if (active) push_relabel();
   }
   // exact final side: vertices that reach the sink in the residual graph. If nothing was pushed
-  // since the last global relabel the residual graph is unchanged and its labels are exact
-  // already (later relabels and gaps only mark vertices that cannot reach the sink).
-  if (pushed_) global_relabel();
+  // since push-relabel's last global relabel, its labels are exact already (later relabels and
+  // gaps only mark vertices that cannot reach the sink).
+  if (!active || pushed_) global_relabel(false);
   return value_;
 }
 
