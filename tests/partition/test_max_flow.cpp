@@ -205,3 +205,31 @@ TEST_CASE("max_flow reports an infinite cut") {
   CHECK(mf.on_source_side(0));
   CHECK(mf.on_source_side(1));  // its sink arc is the cut: {0, 1} | {} costs 3, {0} | {1} is infinite
 }
+
+TEST_CASE("max_flow copies and moves keep their own storage") {
+  ip::max_flow a;
+  a.begin_counting(3, 2);
+  a.count_arc(0, 1);
+  a.count_arc(1, 2);
+  a.place_arcs();
+  const auto s01 = a.place_arc(0, 1, 2.0, inf);
+  (void)a.place_arc(1, 2, 1.0, inf);
+  a.set_terminal(0, 5.0, 0.0);
+  a.set_terminal(2, 0.0, 5.0);
+  CHECK(a.solve() == 1.0);
+  ip::max_flow b = a;  // copy: independent arrays
+  b.set_slot(s01, 0.5, inf);
+  CHECK(b.solve() == 0.5);
+  CHECK(a.solve() == 1.0);
+  ip::max_flow c = std::move(b);  // move: c takes b's arrays, b is empty and reusable
+  CHECK(c.solve() == 0.5);
+  CHECK(b.num_vertices() == 0);
+  b.reset(2);
+  b.add_arc(0, 1, 3.0);
+  b.set_terminal(0, 4.0, 0.0);
+  b.set_terminal(1, 0.0, 4.0);
+  CHECK(b.solve() == 3.0);
+  a = c;  // copy assignment
+  CHECK(a.solve() == 0.5);
+  CHECK(c.solve() == 0.5);
+}

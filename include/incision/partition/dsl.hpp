@@ -68,21 +68,24 @@ class dsl_solver {
   [[nodiscard]] const layer_graph& graph() const noexcept { return *g_; }
   [[nodiscard]] const detail::cost_table& costs() const noexcept { return c_; }
   [[nodiscard]] double value() const noexcept { return value_; }
+  /// @brief What the last solve's max-flow engine did (for tests and tuning).
+  [[nodiscard]] const max_flow::solve_stats& flow_stats() const noexcept { return mf_.stats(); }
 
  private:
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
   const layer_graph* g_ = nullptr;
   detail::cost_table c_;
   dsl_options opt_;
   max_flow mf_;
-  std::vector<max_flow::arc_id> transfer_arc_;           // per layer (none: no arc)
-  std::vector<max_flow::vertex> vertex_of_;              // flow vertex of a layer (none: contracted input)
-  std::vector<std::pair<layer_id, max_flow::vertex>> feed_;  // contracted input -> vertex it feeds
-  std::vector<double> src_;                              // scratch: source capacities per flow vertex
-  std::vector<max_flow::vertex> aux_of_;                 // auxiliary vertex of a layer (none: single consumer)
-  std::vector<std::uint8_t> is_aux_;                     // per flow vertex
-  std::vector<std::uint8_t> flags_;                      // per layer: sink_layer | single_consumer
-  static constexpr std::uint8_t sink_layer = 1, single_consumer = 2;
+  std::vector<max_flow::vertex> vertex_of_;  // per layer: its flow vertex (none: contracted input)
+  std::vector<max_flow::vertex> aux_of_;     // per layer: its auxiliary vertex (none: < 2 successors)
+  // per layer: the slot of its transfer arc; for a contracted input, the flow vertex its transfer
+  // feeds as a source arc; none for a layer without successors
+  std::vector<std::uint32_t> target_;
   double value_ = 0.0;
+
+  template <class Visit>
+  void for_each_arc(Visit&& visit) const;
 };
 
 /// @brief Latency-optimal plan (DSL) for @p g priced by @p oracle over @p link.
@@ -98,6 +101,29 @@ template <class Oracle, class Link>
 // Definitions
 // ---------------------------------------------------------------------------------------
 
+// Calls visit(layer, u, v, cap, reverse_cap) for every arc pair of the cut graph, in layer
+// order; `layer` is the producer whose transfer arc this is, or none for the other arcs.
+template <class Visit>
+void dsl_solver::for_each_arc(Visit&& visit) const {
+  const layer_graph& g = *g_;
+  const double inf = max_flow::infinity;
+  const double back = opt_.precedence ? inf : 0.0;
+  for (layer_id v = 0; v < g.size(); ++v) {
+    const auto& s = g.successors(v);
+    const max_flow::vertex fv = vertex_of_[v];
+    if (s.size() == 1) {
+      if (fv != none) visit(v, fv, vertex_of_[s[0]], 0.0, back);
+    } else if (s.size() > 1) {
+      const max_flow::vertex a = aux_of_[v];
+      if (fv != none) visit(v, fv, a, 0.0, 0.0);
+      for (const layer_id w : s) {
+        visit(none, a, vertex_of_[w], inf, 0.0);
+        if (opt_.precedence && fv != none) visit(none, vertex_of_[w], fv, inf, 0.0);
+      }
+    }
+  }
+}
+
 template <class Oracle>
 void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_options& opt) {
   g.require_nonempty("dsl");
@@ -110,80 +136,54 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   // Pinned inputs are contracted into the source: their transfer arc becomes a source arc of
   // the consumer (or of the auxiliary vertex), their reverse arcs point into the source and
   // are dropped, their device time is a constant.
-  constexpr auto none = std::numeric_limits<max_flow::vertex>::max();
   // Flow vertices are numbered in topological order with each auxiliary vertex right after its
   // producer: neighbours stay close in memory, and the engine's greedy sweep in vertex order
   // routes most of the flow forward before push-relabel starts.
   vertex_of_.assign(n, none);
   aux_of_.assign(n, none);
-  is_aux_.clear();
   max_flow::vertex next = 0;
+  std::size_t pairs = 0;  // as for_each_arc will visit them
   for (const layer_id v : g.topological_order()) {
-    if (!(opt.pin_inputs && g.is_input(v))) {
-      vertex_of_[v] = next++;
-      is_aux_.push_back(0);
-    }
-    if (g.successors(v).size() > 1) {
-      aux_of_[v] = next++;
-      is_aux_.push_back(1);
-    }
-  }
-  mf_.reset(next);
-  mf_.reserve(next + 2 * g.num_edges());
-  transfer_arc_.assign(n, none);
-  flags_.assign(n, 0);
-  for (layer_id v = 0; v < n; ++v) {
+    const bool contracted = opt.pin_inputs && g.is_input(v);
     const std::size_t k = g.successors(v).size();
-    flags_[v] = static_cast<std::uint8_t>((k == 0 ? sink_layer : 0) | (k == 1 ? single_consumer : 0));
+    if (!contracted) vertex_of_[v] = next++;
+    if (k > 1) aux_of_[v] = next++;
+    if (k == 1) pairs += contracted ? 0 : 1;
+    if (k > 1) pairs += (contracted ? 0 : 1) + k * (opt.precedence && !contracted ? 2 : 1);
   }
-  feed_.clear();
-  const double inf = max_flow::infinity;
-  const double back = opt.precedence ? inf : 0.0;
-  for (layer_id v = 0; v < n; ++v) {
-    const auto& s = g.successors(v);
-    const max_flow::vertex fv = vertex_of_[v];
-    if (s.size() == 1) {
-      if (fv == none) feed_.emplace_back(v, vertex_of_[s[0]]);
-      else transfer_arc_[v] = mf_.add_arc(fv, vertex_of_[s[0]], 0.0, back);
-    } else if (s.size() > 1) {
-      const max_flow::vertex a = aux_of_[v];
-      if (fv == none) feed_.emplace_back(v, a);
-      else transfer_arc_[v] = mf_.add_arc(fv, a, 0.0, 0.0);
-      for (const layer_id w : s) {
-        mf_.add_arc(a, vertex_of_[w], inf, 0.0);
-        if (opt.precedence && fv != none) mf_.add_arc(vertex_of_[w], fv, inf, 0.0);
-      }
-    }
-  }
-  src_.assign(next, 0.0);
+  // The cut graph goes straight into the engine's CSR arrays: count, then place.
+  mf_.begin_counting(next, pairs);
+  for_each_arc([&](layer_id, max_flow::vertex u, max_flow::vertex w, double, double) { mf_.count_arc(u, w); });
+  mf_.place_arcs();
+  target_.assign(n, none);
+  for (layer_id v = 0; v < n; ++v)
+    if (vertex_of_[v] == none && !g.successors(v).empty())
+      target_[v] = g.successors(v).size() == 1 ? vertex_of_[g.successors(v)[0]] : aux_of_[v];
+  for_each_arc([&](layer_id producer, max_flow::vertex u, max_flow::vertex w, double cap, double rev) {
+    const max_flow::arc_id slot = mf_.place_arc(u, w, cap, rev);
+    if (producer != none) target_[producer] = slot;
+  });
 }
 
 inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_weights& w,
                                     std::vector<side>& placement) {
   INCISION_ASSERT(g_ != nullptr, "dsl_solver: assign() first");
-  const layer_graph& g = *g_;
-  const std::size_t n = g.size();
-  constexpr auto none = std::numeric_limits<max_flow::vertex>::max();
-  std::fill(src_.begin(), src_.end(), 0.0);
+  const std::size_t n = g_->size();
+  mf_.clear_terminals();
   double constant = 0.0;
-  for (const auto& [v, target] : feed_) src_[target] += w.transfer * detail::transfer(c_.bytes[v], l.bandwidth);
-  const double back = opt_.precedence ? max_flow::infinity : 0.0;
   for (layer_id v = 0; v < n; ++v) {
     const max_flow::vertex fv = vertex_of_[v];
-    if (fv == none) {
+    const std::uint32_t t = target_[v];
+    if (fv == none) {  // contracted input: always on the device, its transfer feeds `t`
       constant += w.device * c_.dev[v];
+      if (t != none) mf_.add_terminal(t, w.transfer * detail::transfer(c_.bytes[v], l.bandwidth), 0.0);
       continue;
     }
-    const std::uint8_t f = flags_[v];
     double server = w.server * c_.srv[v];
-    if (f & sink_layer) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);
-    mf_.set_terminal(fv, server + src_[fv], w.device * c_.dev[v]);
-    if (transfer_arc_[v] != none)
-      mf_.set_arc(transfer_arc_[v], w.transfer * detail::transfer(c_.bytes[v], l.bandwidth),
-                  (f & single_consumer) ? back : 0.0);
+    if (t == none) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);  // a result
+    else mf_.set_capacity(t, w.transfer * detail::transfer(c_.bytes[v], l.bandwidth));
+    mf_.add_terminal(fv, server, w.device * c_.dev[v]);
   }
-  for (max_flow::vertex a = 0; a < src_.size(); ++a)
-    if (is_aux_[a]) mf_.set_terminal(a, src_[a], 0.0);
   value_ = mf_.solve() + constant;
   placement.resize(n);
   for (layer_id v = 0; v < n; ++v)

@@ -17,8 +17,8 @@
 ///
 /// What is tuned for partition graphs: terminal arcs are stored per vertex (not as arcs) and
 /// pre-cancelled (min(source cap, sink cap) is pushed straight through, so each vertex keeps at
-/// most one terminal arc); arcs live in one compressed (CSR) array of {head, reverse, residual},
-/// built once; repeated solves with new capacities on the same topology reuse every buffer and
+/// most one terminal arc); arcs live in compressed (CSR) arrays ({head, reverse} pairs and
+/// residuals), built once; repeated solves with new capacities on the same topology reuse every buffer and
 /// allocate nothing. Two ways to build: add_arc() (an arc list, compiled on the first solve), or
 /// count_arc() / place_arcs() / place_arc(), which writes the CSR arrays directly (no arc list,
 /// less memory; dsl_solver uses it).
@@ -40,6 +40,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 INCISION_BEGIN_NAMESPACE
@@ -55,6 +59,14 @@ class max_flow {
   static constexpr double infinity = std::numeric_limits<double>::infinity();
 
   max_flow() = default;
+  max_flow(const max_flow& other);
+  max_flow(max_flow&& other) noexcept { swap(other); }
+  max_flow& operator=(max_flow other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~max_flow() = default;
+  void swap(max_flow& other) noexcept;
 
   // --- building with an arc list -----------------------------------------------------------
   /// @brief Drops all arcs, sets the vertex count and zeroes the terminals; keeps memory.
@@ -69,8 +81,9 @@ class max_flow {
 
   // --- building the CSR arrays directly ----------------------------------------------------
   /// @brief Like reset(), for the direct construction: then count_arc() every pair, then
-  /// place_arcs(), then place_arc() every pair (in any order).
-  void begin_counting(std::size_t num_vertices);
+  /// place_arcs(), then place_arc() every pair (in any order). @p expected_pairs (optional)
+  /// sizes the storage up front, so place_arcs() does not reallocate.
+  void begin_counting(std::size_t num_vertices, std::size_t expected_pairs = 0);
   /// @brief Counts one arc pair between @p u and @p v.
   void count_arc(vertex u, vertex v) noexcept {
     ++first_[u + 1];
@@ -84,13 +97,26 @@ class max_flow {
   /// @brief Sets the capacities of a placed pair (no allocation).
   void set_slot(arc_id slot, double cap, double reverse_cap = 0.0) noexcept {
     cap_[slot] = cap;
-    cap_[arcs_[slot].rev] = reverse_cap;
+    cap_[links_[slot].rev] = reverse_cap;
   }
+
+  /// @brief Sets the capacity of one half of a placed pair (the other keeps its value).
+  void set_capacity(arc_id slot, double cap) noexcept { cap_[slot] = cap; }
 
   /// @brief Sets the terminal capacities of a vertex: source -> v and v -> sink.
   void set_terminal(vertex v, double source_cap, double sink_cap) noexcept {
     src_[v] = source_cap;
     snk_[v] = sink_cap;
+  }
+  /// @brief Adds to the terminal capacities of a vertex.
+  void add_terminal(vertex v, double source_cap, double sink_cap) noexcept {
+    src_[v] += source_cap;
+    snk_[v] += sink_cap;
+  }
+  /// @brief Sets every terminal capacity to zero.
+  void clear_terminals() noexcept {
+    std::fill_n(src_, n_, 0.0);
+    std::fill_n(snk_, n_, 0.0);
   }
   [[nodiscard]] std::size_t num_vertices() const noexcept { return n_; }
 
@@ -111,10 +137,9 @@ class max_flow {
   [[nodiscard]] const solve_stats& stats() const noexcept { return stats_; }
 
  private:
-  struct arc {
+  struct link {
     vertex head;
     std::uint32_t rev;  // slot of the reverse half
-    double res;         // residual capacity
   };
   struct arc_spec {
     vertex tail, head;
@@ -126,22 +151,38 @@ class max_flow {
   std::vector<arc_spec> specs_;        // add_arc path only
   std::vector<std::uint32_t> pos_;     // add_arc path: slot of the forward half of pair i
   bool dirty_ = false;                 // specs_ not compiled yet
-  std::vector<std::uint32_t> first_;   // n + 1 (degree counts while counting)
-  std::vector<arc> arcs_;              // CSR, 2m
-  std::vector<double> cap_;            // original capacity per slot
-  std::vector<double> src_, snk_;      // terminal capacities as set
-  std::vector<double> excess_, sink_res_;
-  std::vector<std::uint32_t> label_, current_, count_;
-  std::vector<vertex> bucket_head_, bucket_next_, queue_;
-  std::vector<double> demand_;         // forest push
+
+  // Every array lives in one allocation, carved by layout(): fewer allocations, and a caller
+  // that solves one large graph after another gets the same memory back from the allocator
+  // instead of fresh pages. The prefix (src_, snk_, first_) keeps its place and contents when
+  // the arc slots are added to a layout with the same vertex count.
+  std::unique_ptr<std::byte[]> block_;
+  std::size_t block_bytes_ = 0;
+  std::size_t slots_ = 0;              // arc slots laid out (2m)
+  double* src_ = nullptr;              // terminal capacities as set
+  double* snk_ = nullptr;
+  std::uint32_t* first_ = nullptr;     // n + 1 (degree counts while counting)
+  double* excess_ = nullptr;
+  double* sink_res_ = nullptr;
+  double* demand_ = nullptr;           // forest push
+  double* res_ = nullptr;              // residual capacity per slot
+  double* cap_ = nullptr;              // original capacity per slot
+  link* links_ = nullptr;              // CSR, 2m
+  std::uint32_t* label_ = nullptr;
+  std::uint32_t* current_ = nullptr;
+  std::uint32_t* count_ = nullptr;     // n + 2
+  vertex* bucket_head_ = nullptr;      // n + 2
+  vertex* bucket_next_ = nullptr;
+  vertex* queue_ = nullptr;
   std::uint32_t max_active_ = 0;
   double value_ = 0.0;
   std::size_t work_ = 0;
   bool pushed_ = false;  // a push happened since the last global relabel
   solve_stats stats_;
 
+  void layout(std::size_t n, std::size_t slots);
+  [[nodiscard]] std::size_t carve(std::size_t n, std::size_t slots, std::byte* base) noexcept;
   void compile_specs();
-  void size_vertex_arrays();
   void preflow_heuristics();
   bool greedy_sweep(bool forward) noexcept;
   bool forest_push() noexcept;
@@ -164,11 +205,98 @@ class max_flow {
 // Definitions
 // ---------------------------------------------------------------------------------------
 
+// Carves the arrays for n vertices and `slots` arc slots out of `base` (nullptr: only
+// measures); returns the bytes used. Every array starts on an 8-byte boundary.
+inline std::size_t max_flow::carve(std::size_t n, std::size_t slots, std::byte* base) noexcept {
+  std::size_t used = 0;
+  auto take = [&](auto*& array, std::size_t count) {
+    using T = std::remove_pointer_t<std::remove_reference_t<decltype(array)>>;
+    if (base != nullptr) array = reinterpret_cast<T*>(base + used);  // implicitly created (C++20)
+    used += (count * sizeof(T) + 7) / 8 * 8;
+  };
+  take(src_, n);  // the prefix
+  take(snk_, n);
+  take(first_, n + 1);
+  take(excess_, n);
+  take(sink_res_, n);
+  take(demand_, n);
+  take(res_, slots);
+  take(cap_, slots);
+  take(links_, slots);
+  take(label_, n);
+  take(current_, n);
+  take(count_, n + 2);
+  take(bucket_head_, n + 2);
+  take(bucket_next_, n);
+  take(queue_, n);
+  return used;
+}
+
+inline void max_flow::layout(std::size_t n, std::size_t slots) {
+  const std::size_t bytes = carve(n, slots, nullptr);
+  if (bytes > block_bytes_) {
+    auto block = std::make_unique_for_overwrite<std::byte[]>(bytes);
+    if (block_ && n == n_) {  // keep the prefix
+      const std::size_t prefix = reinterpret_cast<std::byte*>(excess_) - block_.get();
+      std::copy_n(block_.get(), prefix, block.get());
+    }
+    block_ = std::move(block);
+    block_bytes_ = bytes;
+  }
+  (void)carve(n, slots, block_.get());
+  n_ = n;
+  slots_ = slots;
+}
+
+inline max_flow::max_flow(const max_flow& other)
+    : n_(other.n_), specs_(other.specs_), pos_(other.pos_), dirty_(other.dirty_), slots_(other.slots_),
+      max_active_(other.max_active_), value_(other.value_), work_(other.work_), pushed_(other.pushed_),
+      stats_(other.stats_) {
+  if (other.block_) {
+    block_ = std::make_unique_for_overwrite<std::byte[]>(other.block_bytes_);
+    block_bytes_ = other.block_bytes_;
+    std::copy_n(other.block_.get(), block_bytes_, block_.get());
+    (void)carve(n_, slots_, block_.get());
+  }
+}
+
+// The array pointers travel with the block they point into.
+inline void max_flow::swap(max_flow& other) noexcept {
+  using std::swap;
+  swap(n_, other.n_);
+  swap(specs_, other.specs_);
+  swap(pos_, other.pos_);
+  swap(dirty_, other.dirty_);
+  swap(block_, other.block_);
+  swap(block_bytes_, other.block_bytes_);
+  swap(slots_, other.slots_);
+  swap(src_, other.src_);
+  swap(snk_, other.snk_);
+  swap(first_, other.first_);
+  swap(excess_, other.excess_);
+  swap(sink_res_, other.sink_res_);
+  swap(demand_, other.demand_);
+  swap(res_, other.res_);
+  swap(cap_, other.cap_);
+  swap(links_, other.links_);
+  swap(label_, other.label_);
+  swap(current_, other.current_);
+  swap(count_, other.count_);
+  swap(bucket_head_, other.bucket_head_);
+  swap(bucket_next_, other.bucket_next_);
+  swap(queue_, other.queue_);
+  swap(max_active_, other.max_active_);
+  swap(value_, other.value_);
+  swap(work_, other.work_);
+  swap(pushed_, other.pushed_);
+  swap(stats_, other.stats_);
+}
+
 inline void max_flow::reset(std::size_t num_vertices) {
-  n_ = num_vertices;
+  layout(num_vertices, 0);
   specs_.clear();
-  src_.assign(n_, 0.0);
-  snk_.assign(n_, 0.0);
+  std::fill_n(src_, n_, 0.0);
+  std::fill_n(snk_, n_, 0.0);
   dirty_ = true;
 }
 
@@ -190,23 +318,21 @@ inline void max_flow::set_arc(arc_id a, double cap, double reverse_cap) noexcept
   }
 }
 
-inline void max_flow::begin_counting(std::size_t num_vertices) {
-  n_ = num_vertices;
+inline void max_flow::begin_counting(std::size_t num_vertices, std::size_t expected_pairs) {
+  layout(num_vertices, 2 * expected_pairs);
   specs_.clear();
   pos_.clear();
   dirty_ = false;
-  first_.assign(n_ + 1, 0);
-  src_.assign(n_, 0.0);
-  snk_.assign(n_, 0.0);
+  std::fill_n(first_, n_ + 1, 0U);
+  std::fill_n(src_, n_, 0.0);
+  std::fill_n(snk_, n_, 0.0);
 }
 
 inline void max_flow::place_arcs() {
   for (std::size_t v = 0; v < n_; ++v) first_[v + 1] += first_[v];
-  arcs_.resize(first_[n_]);
-  cap_.resize(first_[n_]);
+  layout(n_, first_[n_]);
   // current_ is the fill cursor until solve() resets it
-  current_.assign(first_.begin(), first_.end() - 1);
-  size_vertex_arrays();
+  std::copy_n(first_, n_, current_);
 }
 
 inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, double reverse_cap) noexcept {
@@ -214,27 +340,15 @@ inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, doub
   const std::uint32_t p = current_[u]++;
   const std::uint32_t q = current_[v]++;
   INCISION_ASSERT(p < first_[u + 1] && q < first_[v + 1], "max_flow::place_arc: pair not counted");
-  arcs_[p] = arc{v, q, 0.0};
-  arcs_[q] = arc{u, p, 0.0};
+  links_[p] = link{v, q};
+  links_[q] = link{u, p};
   cap_[p] = cap;
   cap_[q] = reverse_cap;
   return p;
 }
 
-inline void max_flow::size_vertex_arrays() {
-  excess_.resize(n_);
-  sink_res_.resize(n_);
-  label_.resize(n_);
-  current_.resize(n_);
-  count_.resize(n_ + 2);
-  bucket_head_.resize(n_ + 2);
-  bucket_next_.resize(n_);
-  queue_.resize(n_);
-  demand_.resize(n_);
-}
-
 inline void max_flow::compile_specs() {
-  first_.assign(n_ + 1, 0);
+  std::fill_n(first_, n_ + 1, 0U);
   for (const arc_spec& a : specs_) count_arc(a.tail, a.head);
   place_arcs();
   pos_.resize(specs_.size());
@@ -250,7 +364,7 @@ inline void max_flow::compile_specs() {
 // of active vertices are rebuilt for push-relabel; without, only the labels (the cut side).
 inline void max_flow::global_relabel(bool for_push) {
   const auto dead = static_cast<std::uint32_t>(n_ + 1);
-  std::fill(label_.begin(), label_.end(), dead);
+  std::fill_n(label_, n_, dead);
   std::size_t qh = 0, qt = 0;
   for (vertex v = 0; v < n_; ++v)
     if (sink_res_[v] > 0.0) {
@@ -261,8 +375,8 @@ inline void max_flow::global_relabel(bool for_push) {
     const vertex u = queue_[qh++];
     const std::uint32_t du = label_[u] + 1;
     for (std::uint32_t a = first_[u], e = first_[u + 1]; a < e; ++a) {
-      const arc& x = arcs_[a];
-      if (label_[x.head] == dead && arcs_[x.rev].res > 0.0) {
+      const link x = links_[a];
+      if (label_[x.head] == dead && res_[x.rev] > 0.0) {
         label_[x.head] = du;
         queue_[qt++] = x.head;
       }
@@ -270,8 +384,8 @@ inline void max_flow::global_relabel(bool for_push) {
   }
   pushed_ = false;
   if (!for_push) return;
-  std::fill(count_.begin(), count_.end(), 0U);
-  std::fill(bucket_head_.begin(), bucket_head_.end(), none);
+  std::fill_n(count_, n_ + 2, 0U);
+  std::fill_n(bucket_head_, n_ + 2, none);
   max_active_ = 0;
   for (vertex v = 0; v < n_; ++v) {
     current_[v] = first_[v];
@@ -315,21 +429,20 @@ inline void max_flow::discharge(vertex v) {
     const std::uint32_t end = first_[v + 1];
     std::uint32_t a = current_[v];
     for (; a < end; ++a) {
-      arc& x = arcs_[a];
-      const double r = x.res;
-      if (r <= 0.0 || label_[x.head] + 1 != d) continue;
-      const vertex w = x.head;
+      const double r = res_[a];
+      if (r <= 0.0 || label_[links_[a].head] + 1 != d) continue;
+      const vertex w = links_[a].head;
       double delta;
       if (ex < r) {
         delta = ex;
-        x.res = r - ex;
+        res_[a] = r - ex;
         ex = 0.0;
       } else {
         delta = r;
-        x.res = 0.0;
+        res_[a] = 0.0;
         ex = take(ex, r);
       }
-      arcs_[x.rev].res += delta;
+      res_[links_[a].rev] += delta;
       pushed_ = true;
       if (excess_[w] == 0.0) activate(w);
       excess_[w] += delta;
@@ -341,7 +454,7 @@ inline void max_flow::discharge(vertex v) {
     std::uint32_t nd = dead;
     if (sink_res_[v] > 0.0) nd = 1;
     for (std::uint32_t b = first_[v]; b < end; ++b)
-      if (arcs_[b].res > 0.0 && label_[arcs_[b].head] + 1 < nd) nd = label_[arcs_[b].head] + 1;
+      if (res_[b] > 0.0 && label_[links_[b].head] + 1 < nd) nd = label_[links_[b].head] + 1;
     work_ += 12 + (end - first_[v]);
     --count_[d];
     if (count_[d] == 0) {
@@ -376,25 +489,25 @@ inline bool max_flow::greedy_sweep(bool forward) noexcept {
     }
     const std::uint32_t end = first_[v + 1];
     for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // two-arc paths to the sink
-      arc& x = arcs_[a];
+      const link x = links_[a];
       const double sr = sink_res_[x.head];
-      const double r = x.res;
+      const double r = res_[a];
       if (!(sr > 0.0) || !(r > 0.0)) continue;
       double d = ex < r ? ex : r;
       if (sr < d) d = sr;
-      x.res = take(r, d);
-      arcs_[x.rev].res += d;
+      res_[a] = take(r, d);
+      res_[x.rev] += d;
       sink_res_[x.head] = take(sr, d);
       value_ += d;
       ex = take(ex, d);
     }
     for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // hand the rest on
-      arc& x = arcs_[a];
-      const double r = x.res;
+      const link x = links_[a];
+      const double r = res_[a];
       if ((forward ? x.head < v : x.head > v) || !(r > 0.0)) continue;
       const double d = ex < r ? ex : r;
-      x.res = take(r, d);
-      arcs_[x.rev].res += d;
+      res_[a] = take(r, d);
+      res_[x.rev] += d;
       excess_[x.head] += d;
       ex = take(ex, d);
     }
@@ -412,7 +525,7 @@ inline bool max_flow::greedy_sweep(bool forward) noexcept {
 // demand. Returns whether any flow reached the sink.
 inline bool max_flow::forest_push() noexcept {
   std::size_t qt = 0;
-  std::fill(label_.begin(), label_.end(), none - 1);  // unvisited
+  std::fill_n(label_, n_, none - 1);  // unvisited
   for (vertex v = 0; v < n_; ++v)
     if (routable(excess_[v])) {
       label_[v] = none;
@@ -421,10 +534,10 @@ inline bool max_flow::forest_push() noexcept {
   for (std::size_t qh = 0; qh < qt; ++qh) {
     const vertex u = queue_[qh];
     for (std::uint32_t a = first_[u], e = first_[u + 1]; a < e; ++a) {
-      const arc& x = arcs_[a];
-      if (label_[x.head] == none - 1 && x.res > 0.0) {
-        label_[x.head] = a;
-        queue_[qt++] = x.head;
+      const vertex w = links_[a].head;
+      if (label_[w] == none - 1 && res_[a] > 0.0) {
+        label_[w] = a;
+        queue_[qt++] = w;
       }
     }
   }
@@ -433,8 +546,8 @@ inline bool max_flow::forest_push() noexcept {
     const vertex v = queue_[i];
     const std::uint32_t a = label_[v];
     if (a == none) continue;
-    const double r = arcs_[a].res;
-    const vertex parent = arcs_[arcs_[a].rev].head;
+    const double r = res_[a];
+    const vertex parent = links_[links_[a].rev].head;
     demand_[parent] += demand_[v] < r ? demand_[v] : r;
   }
   const double before = value_;
@@ -449,13 +562,13 @@ inline bool max_flow::forest_push() noexcept {
       ex = take(ex, d);
     }
     for (std::uint32_t a = first_[v], e = first_[v + 1]; a < e && ex > 0.0; ++a) {
-      arc& x = arcs_[a];
+      const link x = links_[a];
       if (label_[x.head] != a) continue;  // not a tree arc of v
-      double d = ex < x.res ? ex : x.res;
+      double d = ex < res_[a] ? ex : res_[a];
       if (demand_[x.head] < d) d = demand_[x.head];
       if (!(d > 0.0)) continue;
-      x.res = take(x.res, d);
-      arcs_[x.rev].res += d;
+      res_[a] = take(res_[a], d);
+      res_[x.rev] += d;
       excess_[x.head] += d;
       ex = take(ex, d);
     }
@@ -493,7 +606,7 @@ inline void max_flow::push_relabel() {
 inline double max_flow::solve() {
   if (dirty_) compile_specs();
   const auto n = static_cast<std::uint32_t>(n_);
-  for (std::size_t a = 0; a < arcs_.size(); ++a) arcs_[a].res = cap_[a];
+  std::copy_n(cap_, slots_, res_);
   value_ = 0.0;
   stats_ = {};
   bool active = false;
@@ -508,7 +621,7 @@ inline double max_flow::solve() {
   }
   if (std::isinf(value_)) {
     // an infinite source arc meets an infinite sink arc: every cut is infinite
-    std::fill(label_.begin(), label_.end(), n + 1);
+    std::fill_n(label_, n_, n + 1);
     return value_;
   }
   if (active) {
