@@ -25,7 +25,7 @@ py::array_t<double> column(const ip::layer_graph& g, int which) {
   py::array_t<double> out(static_cast<py::ssize_t>(g.size()));
   auto m = out.mutable_unchecked<1>();
   for (ip::layer_id v = 0; v < g.size(); ++v)
-    m(v) = which == 0 ? g[v].device_time : (which == 1 ? g[v].server_time : g[v].out_bytes);
+    m(v) = which == 0 ? g[v].device_time : which == 1 ? g[v].server_time : which == 2 ? g[v].out_bytes : g[v].macs;
   return out;
 }
 }  // namespace
@@ -40,9 +40,13 @@ non-finite values, unknown ids, self loops, duplicate edges, cycles -> ValueErro
 naming the layer) and leaves the graph unchanged on error.)doc")
       .def(py::init<>())
       .def("add_layer", &ip::layer_graph::add_layer, "name"_a, "device_time"_a, "server_time"_a, "out_bytes"_a,
-           "Add a layer; returns its id (0, 1, 2, ... in insertion order).")
+           py::kw_only(), "type"_a = "", "macs"_a = 0.0,
+           "Add a layer; returns its id (0, 1, 2, ... in insertion order). type (operator kind, e.g.\n"
+           "'conv') and macs (multiply-accumulates) are optional metadata no partitioner reads.")
       .def("add_edge", &ip::layer_graph::add_edge, "src"_a, "dst"_a, "Add the data dependency src -> dst.")
       .def("set_costs", &ip::layer_graph::set_costs, "layer"_a, "device_time"_a, "server_time"_a, "out_bytes"_a)
+      .def("set_metadata", &ip::layer_graph::set_metadata, "layer"_a, "type"_a, "macs"_a,
+           "Replace a layer's optional metadata (operator kind, multiply-accumulates).")
       .def("__len__", &ip::layer_graph::size)
       .def_property_readonly("num_layers", &ip::layer_graph::size)
       .def_property_readonly("num_edges", &ip::layer_graph::num_edges)
@@ -54,6 +58,13 @@ naming the layer) and leaves the graph unchanged on error.)doc")
       .def_property_readonly("device_times", [](const ip::layer_graph& g) { return column(g, 0); })
       .def_property_readonly("server_times", [](const ip::layer_graph& g) { return column(g, 1); })
       .def_property_readonly("out_bytes", [](const ip::layer_graph& g) { return column(g, 2); })
+      .def_property_readonly("types", [](const ip::layer_graph& g) {
+        std::vector<std::string> t;
+        for (ip::layer_id v = 0; v < g.size(); ++v) t.push_back(g[v].type);
+        return t;
+      }, "operator kind per layer ('' where unknown)")
+      .def_property_readonly("macs", [](const ip::layer_graph& g) { return column(g, 3); },
+                             "multiply-accumulates per layer (0 where unknown)")
       .def_property_readonly("edges", &ip::layer_graph::edges)
       .def_property_readonly("inputs", [](const ip::layer_graph& g) {
         std::vector<ip::layer_id> in;

@@ -181,6 +181,27 @@ def test_json_round_trip(tmp_path, data_dir):
     assert inc.dsl(back, bandwidth=1e7).latency == inc.dsl(g, bandwidth=1e7).latency
 
 
+def test_layer_metadata(tmp_path):
+    g = inc.LayerGraph()
+    a = g.add_layer("input", 0.0, 0.0, 602112.0)
+    b = g.add_layer("conv1", 0.3, 0.003, 3211264.0, type="conv", macs=118013952.0)
+    g.add_edge(a, b)
+    assert g.types == ["", "conv"]
+    np.testing.assert_array_equal(g.macs, [0.0, 118013952.0])
+    with pytest.raises(ValueError, match="macs"):
+        g.add_layer("bad", 0.0, 0.0, 1.0, type="relu", macs=-1.0)
+    with pytest.raises(ValueError, match="macs"):
+        g.set_metadata(b, "conv", float("nan"))
+    assert len(g) == 2 and g.types == ["", "conv"]
+    g.set_metadata(a, "input", 0.0)
+    path = tmp_path / "meta.json"
+    g.save_json(str(path))
+    back = inc.LayerGraph.load_json(str(path))
+    assert back.types == ["input", "conv"]
+    np.testing.assert_array_equal(back.macs, g.macs)
+    assert back.to_json() == g.to_json()
+
+
 def test_msr_unit_mapping(data_dir):
     g = inc.LayerGraph.from_msr_json(str(data_dir / "msr-fiddle" / "layer_resnet50_inference.json"))
     g2 = inc.LayerGraph.from_msr_json(

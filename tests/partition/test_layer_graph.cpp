@@ -5,8 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -96,6 +98,46 @@ TEST_CASE("own JSON format: round trip of random graphs through a file") {
   }
   std::filesystem::remove(path);
   CHECK_THROWS_AS((void)ip::load_json(path), incision::io_error);
+}
+
+TEST_CASE("layer metadata (type, MACs): validated, exported only when set, round-tripped") {
+  ip::layer_graph g;
+  const auto in = g.add_layer("input", 0.0, 0.0, 602112.0);
+  const auto conv = g.add_layer("conv1", 0.3, 0.003, 3211264.0, "conv", 118013952.0);
+  g.add_edge(in, conv);
+  CHECK(g[in].type.empty());
+  CHECK(g[in].macs == 0.0);
+  CHECK(g[conv].type == "conv");
+  CHECK(g[conv].macs == 118013952.0);
+  // a layer without metadata is written exactly as before the fields existed
+  const std::string text = ip::to_json(g);
+  CHECK(text.find(R"({"name": "input", "device_time": 0, "server_time": 0, "out_bytes": 602112})") != std::string::npos);
+  CHECK(text.find(R"("type": "conv", "macs": 118013952)") != std::string::npos);
+  const auto back = ip::from_json(text);
+  CHECK(back[conv].type == "conv");
+  CHECK(back[conv].macs == 118013952.0);
+  CHECK(ip::to_json(back) == text);
+  // bad values are rejected and change nothing
+  CHECK_THROWS_WITH_AS((void)g.add_layer("bad", 0.0, 0.0, 1.0, "relu", -1.0), doctest::Contains("'bad'"),
+                       incision::invalid_argument);
+  CHECK_THROWS_AS((void)g.add_layer("nan", 0.0, 0.0, 1.0, "relu", std::nan("")), incision::invalid_argument);
+  CHECK(g.size() == 2);
+  CHECK_THROWS_WITH_AS(g.set_metadata(conv, "conv", std::numeric_limits<double>::infinity()),
+                       doctest::Contains("macs"), incision::invalid_argument);
+  CHECK(g[conv].macs == 118013952.0);
+  CHECK_THROWS_AS(g.set_metadata(7, "conv", 1.0), incision::out_of_range);
+  g.set_metadata(in, "input", 0.0);
+  CHECK(g[in].type == "input");
+  // the reader checks the optional fields' types
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "type": 4}], "edges": []})"),
+      doctest::Contains("'type'"), incision::parse_error);
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "macs": "many"}], "edges": []})"),
+      doctest::Contains("'macs'"), incision::parse_error);
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "macs": -5}], "edges": []})"),
+      doctest::Contains("'a'"), incision::invalid_argument);
 }
 
 TEST_CASE("loaders reject malformed input with parse_error naming the problem") {

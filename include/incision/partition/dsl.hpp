@@ -138,7 +138,7 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   // are dropped, their device time is a constant.
   // Flow vertices are numbered in topological order with each auxiliary vertex right after its
   // producer: neighbours stay close in memory, and the engine's greedy sweep in vertex order
-  // routes most of the flow forward before push-relabel starts.
+  // routes most of the flow forward before the later stages start.
   vertex_of_.assign(n, none);
   aux_of_.assign(n, none);
   max_flow::vertex next = 0;

@@ -8,8 +8,9 @@
 ///  "layers": [{"name": "input", "device_time": 0.0, "server_time": 0.0, "out_bytes": 602112}, ...],
 ///  "edges": [[0, 1], [1, 2], ...]}
 /// @endcode
-/// Layer ids are positions in "layers"; times in seconds, sizes in bytes; unknown keys are
-/// rejected; numbers are written in shortest round-trip form.
+/// Layer ids are positions in "layers"; times in seconds, sizes in bytes; a layer may carry the
+/// optional metadata "type" (string) and "macs" (number >= 0), written only when set; unknown
+/// keys are rejected; numbers are written in shortest round-trip form.
 ///
 /// msr-fiddle format (msr-fiddle/dnn-partitioning, NeurIPS 2020 workloads): `nodes[]` with
 /// `id`, `cpuLatency`, `fpgaLatency`, optional `name`; `edges[]` with `sourceId`, `destId`,
@@ -175,12 +176,22 @@ inline layer_graph from_json(std::string_view text) {
     const std::string where = "layer graph JSON layer " + std::to_string(i);
     if (l.type != json_value::kind::object) detail::json_fail(where + ": not an object");
     for (const auto& [k, v] : l.object)
-      if (k != "name" && k != "device_time" && k != "server_time" && k != "out_bytes")
+      if (k != "name" && k != "device_time" && k != "server_time" && k != "out_bytes" && k != "type" && k != "macs")
         detail::json_fail(where + ": unknown field '" + k + "'");
+    std::string type;
+    if (const json_value* t = l.find("type"); t != nullptr) {
+      if (t->type != json_value::kind::string) detail::json_fail(where + ": field 'type' has the wrong type");
+      type = t->string;
+    }
+    double macs = 0.0;
+    if (const json_value* m = l.find("macs"); m != nullptr) {
+      if (m->type != json_value::kind::number) detail::json_fail(where + ": field 'macs' has the wrong type");
+      macs = m->number;
+    }
     g.add_layer(detail::member(l, "name", json_value::kind::string, where).string,
                 detail::member(l, "device_time", json_value::kind::number, where).number,
                 detail::member(l, "server_time", json_value::kind::number, where).number,
-                detail::member(l, "out_bytes", json_value::kind::number, where).number);
+                detail::member(l, "out_bytes", json_value::kind::number, where).number, std::move(type), macs);
   }
   for (std::size_t i = 0; i < edges.array.size(); ++i) {
     const json_value& e = edges.array[i];
@@ -210,6 +221,14 @@ inline std::string to_json(const layer_graph& g) {
     detail::write_json_number(out, g[v].server_time);
     out += ", \"out_bytes\": ";
     detail::write_json_number(out, g[v].out_bytes);
+    if (!g[v].type.empty()) {  // optional metadata, written only when set
+      out += ", \"type\": ";
+      detail::write_json_string(out, g[v].type);
+    }
+    if (g[v].macs != 0.0) {
+      out += ", \"macs\": ";
+      detail::write_json_number(out, g[v].macs);
+    }
     out += "}";
   }
   out += "],\n \"edges\": [";

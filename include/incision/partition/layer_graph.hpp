@@ -32,11 +32,17 @@ using layer_id = std::uint32_t;
 enum class side : std::uint8_t { device, server };
 
 /// @brief One layer's profile. Units: seconds and bytes.
+///
+/// `type` and `macs` are optional metadata that no partitioner reads: they describe the layer
+/// for learners whose arm contexts count the work left to the server by kind (ANS), and for
+/// exporters and tools.
 struct layer {
   std::string name;
   double device_time = 0.0;  ///< compute time on the device, seconds
   double server_time = 0.0;  ///< compute time on the server, seconds
   double out_bytes = 0.0;    ///< bytes of the layer's output tensor
+  std::string type;          ///< operator kind, e.g. "conv", "linear", "relu"; empty: unknown
+  double macs = 0.0;         ///< multiply-accumulate operations of one inference; 0: unknown
 };
 
 /// @brief A DAG of layers. Every mutation validates its input and leaves the graph unchanged
@@ -49,8 +55,10 @@ class layer_graph {
   layer_graph() = default;
 
   /// @brief Adds a layer and returns its id (ids are dense, in insertion order).
-  /// @throws invalid_argument if a time or size is negative, NaN or infinite (message names the layer).
-  layer_id add_layer(std::string name, double device_time, double server_time, double out_bytes);
+  /// @throws invalid_argument if a time, size or MAC count is negative, NaN or infinite (message
+  /// names the layer).
+  layer_id add_layer(std::string name, double device_time, double server_time, double out_bytes,
+                     std::string type = {}, double macs = 0.0);
 
   /// @brief Adds the data dependency @p from -> @p to.
   /// @throws out_of_range for an unknown id; invalid_argument for a self loop, a duplicate edge
@@ -59,6 +67,8 @@ class layer_graph {
 
   /// @brief Replaces the profile values of one layer (validated like add_layer).
   void set_costs(layer_id v, double device_time, double server_time, double out_bytes);
+  /// @brief Replaces the metadata of one layer (validated like add_layer).
+  void set_metadata(layer_id v, std::string type, double macs);
 
   [[nodiscard]] std::size_t size() const noexcept { return layers_.size(); }
   [[nodiscard]] std::size_t num_edges() const noexcept { return num_edges_; }
@@ -118,16 +128,17 @@ inline std::string layer_graph::label(layer_id v) const {
 }
 
 inline layer_id layer_graph::add_layer(std::string name, double device_time, double server_time,
-                                       double out_bytes) {
+                                       double out_bytes, std::string type, double macs) {
   check_value(name, "device_time", device_time);
   check_value(name, "server_time", server_time);
   check_value(name, "out_bytes", out_bytes);
+  check_value(name, "macs", macs);
   if (layers_.size() >= static_cast<std::size_t>(UINT32_MAX / 4))
     INCISION_THROW(invalid_argument(incision::detail::message("partition", "too many layers")));
   incision::detail::reserve_one_more(layers_);
   incision::detail::reserve_one_more(succ_);
   incision::detail::reserve_one_more(pred_);
-  layers_.push_back(layer{std::move(name), device_time, server_time, out_bytes});
+  layers_.push_back(layer{std::move(name), device_time, server_time, out_bytes, std::move(type), macs});
   succ_.emplace_back();
   pred_.emplace_back();
   topo_valid_ = false;
@@ -143,6 +154,12 @@ inline void layer_graph::set_costs(layer_id v, double device_time, double server
   layers_[v].device_time = device_time;
   layers_[v].server_time = server_time;
   layers_[v].out_bytes = out_bytes;
+}
+
+inline void layer_graph::set_metadata(layer_id v, std::string type, double macs) {
+  check_value(at(v).name, "macs", macs);
+  layers_[v].type = std::move(type);
+  layers_[v].macs = macs;
 }
 
 inline const layer& layer_graph::at(layer_id v) const {

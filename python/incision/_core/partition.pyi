@@ -41,9 +41,10 @@ class LayerGraph:
         """
         Add the data dependency src -> dst.
         """
-    def add_layer(self, name: str, device_time: typing.SupportsFloat | typing.SupportsIndex, server_time: typing.SupportsFloat | typing.SupportsIndex, out_bytes: typing.SupportsFloat | typing.SupportsIndex) -> int:
+    def add_layer(self, name: str, device_time: typing.SupportsFloat | typing.SupportsIndex, server_time: typing.SupportsFloat | typing.SupportsIndex, out_bytes: typing.SupportsFloat | typing.SupportsIndex, *, type: str = '', macs: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> int:
         """
-        Add a layer; returns its id (0, 1, 2, ... in insertion order).
+        Add a layer; returns its id (0, 1, 2, ... in insertion order). type (operator kind, e.g.
+        'conv') and macs (multiply-accumulates) are optional metadata no partitioner reads.
         """
     def is_chain(self) -> bool:
         ...
@@ -53,6 +54,10 @@ class LayerGraph:
         ...
     def set_costs(self, layer: typing.SupportsInt | typing.SupportsIndex, device_time: typing.SupportsFloat | typing.SupportsIndex, server_time: typing.SupportsFloat | typing.SupportsIndex, out_bytes: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+    def set_metadata(self, layer: typing.SupportsInt | typing.SupportsIndex, type: str, macs: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        """
+        Replace a layer's optional metadata (operator kind, multiply-accumulates).
+        """
     def successors(self, layer: typing.SupportsInt | typing.SupportsIndex) -> list[int]:
         ...
     def to_json(self) -> str:
@@ -69,6 +74,11 @@ class LayerGraph:
     def inputs(self) -> list[int]:
         ...
     @property
+    def macs(self) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        multiply-accumulates per layer (0 where unknown)
+        """
+    @property
     def names(self) -> list[str]:
         ...
     @property
@@ -83,6 +93,11 @@ class LayerGraph:
     @property
     def server_times(self) -> numpy.typing.NDArray[numpy.float64]:
         ...
+    @property
+    def types(self) -> list[str]:
+        """
+        operator kind per layer ('' where unknown)
+        """
 class Plan:
     """
     A partition mapped back to layer ids, with its predicted times (seconds).
