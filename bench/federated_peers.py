@@ -14,7 +14,7 @@ incision's C++ core called from Python:
 
 Times are CPU time of this process (time.process_time), best of several runs.
 
-    python bench/federated_peers.py [--out docs/results/federated_peers.json]
+    python bench/federated_peers.py [--out docs/results/federated_peers.json | --out DIR]
 """
 
 from __future__ import annotations
@@ -190,6 +190,8 @@ def main() -> None:
     print(f"  incision, {nbytes}-byte messages, handle_batch()       {ti * 1e3:8.2f} ms"
           f"   ({tl / ti:.1f}x the loop, {tv / ti:.1f}x the vectorised sums)")
     if a.out is not None:
+        if a.out.is_dir():  # scripts/bench.sh passes its results directory
+            a.out = a.out / "federated_peers.json"
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(out, indent=1))
         print(f"wrote {a.out}")

@@ -5,7 +5,7 @@ device-time sink arcs, transfer arcs with an auxiliary vertex per multi-consumer
 reverse arcs into the original producer, pinned inputs) and runs maximum_flow_value with its
 default preflow_push. Both timings cover graph construction and solve from the same LayerGraph.
 
-    python bench/partition_networkx.py [--out docs/results/partition_networkx.json]
+    python bench/partition_networkx.py [--out docs/results/partition_networkx.json | --out DIR]
 """
 
 from __future__ import annotations
@@ -75,8 +75,11 @@ def main() -> None:
             )
             print(f"{name[:-5]:34s} {tag:8s} incision {t_inc * 1e6:9.1f} us  networkx {t_nx * 1e6:11.1f} us  "
                   f"x{t_nx / t_inc:8.0f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(
+    out = Path(args.out)
+    if out.is_dir():  # scripts/bench.sh passes its results directory
+        out = out / "partition_networkx.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps({"python": platform.python_version(), "networkx": nx.__version__, "rows": rows}, indent=1) + "\n"
     )
 
