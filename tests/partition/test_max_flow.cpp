@@ -60,6 +60,31 @@ double reference(std::size_t n, const std::vector<std::tuple<int, int, double, d
   }
   return flow >= big ? inf : flow;
 }
+
+using arc_list = std::vector<std::tuple<int, int, double, double>>;
+using terminals = std::vector<std::pair<double, double>>;
+
+double solve_listed(ip::max_flow& mf, std::size_t n, const arc_list& arcs, const terminals& term) {
+  mf.reset(n);
+  for (const auto& [a, b, c, r] : arcs)
+    mf.add_arc(static_cast<ip::max_flow::vertex>(a), static_cast<ip::max_flow::vertex>(b), c, r);
+  for (std::size_t v = 0; v < n; ++v) mf.set_terminal(static_cast<ip::max_flow::vertex>(v), term[v].first, term[v].second);
+  return mf.solve();
+}
+
+// Capacity of the cut the engine reports (its source side), from the input capacities.
+double reported_cut(const ip::max_flow& mf, std::size_t n, const arc_list& arcs, const terminals& term) {
+  double cut = 0;
+  for (std::size_t v = 0; v < n; ++v)
+    cut += mf.on_source_side(static_cast<ip::max_flow::vertex>(v)) ? term[v].second : term[v].first;
+  for (const auto& [a, b, c, r] : arcs) {
+    const bool sa = mf.on_source_side(static_cast<ip::max_flow::vertex>(a));
+    const bool sb = mf.on_source_side(static_cast<ip::max_flow::vertex>(b));
+    if (sa && !sb) cut += c;
+    if (sb && !sa) cut += r;
+  }
+  return cut;
+}
 }  // namespace
 
 TEST_CASE("max_flow equals a dense Edmonds-Karp on random graphs with infinite arcs") {
@@ -68,8 +93,8 @@ TEST_CASE("max_flow equals a dense Edmonds-Karp on random graphs with infinite a
   ip::max_flow mf;
   for (int trial = 0; trial < 3000; ++trial) {
     const std::size_t n = 1 + rng() % 12;
-    std::vector<std::tuple<int, int, double, double>> arcs;
-    std::vector<std::pair<double, double>> term(n);
+    arc_list arcs;
+    terminals term(n);
     auto cap = [&] {
       const double x = u(rng);
       return x < 0.1 ? inf : (x < 0.25 ? 0.0 : u(rng) * 5);
@@ -84,11 +109,7 @@ TEST_CASE("max_flow equals a dense Edmonds-Karp on random graphs with infinite a
         const int a = static_cast<int>(rng() % n), b = static_cast<int>(rng() % n);
         if (a != b) arcs.emplace_back(a, b, cap(), u(rng) < 0.5 ? 0.0 : cap());
       }
-    mf.reset(n);
-    for (const auto& [a, b, c, r] : arcs)
-      mf.add_arc(static_cast<ip::max_flow::vertex>(a), static_cast<ip::max_flow::vertex>(b), c, r);
-    for (std::size_t v = 0; v < n; ++v) mf.set_terminal(static_cast<ip::max_flow::vertex>(v), term[v].first, term[v].second);
-    const double got = mf.solve();
+    const double got = solve_listed(mf, n, arcs, term);
     const double want = reference(n, arcs, term);
     INFO("trial " << trial);
     if (std::isinf(want)) {
@@ -97,18 +118,7 @@ TEST_CASE("max_flow equals a dense Edmonds-Karp on random graphs with infinite a
     }
     REQUIRE(got == doctest::Approx(want).epsilon(1e-9));
     // the reported cut has exactly the flow value
-    double cut = 0;
-    for (std::size_t v = 0; v < n; ++v) {
-      const bool sv = mf.on_source_side(static_cast<ip::max_flow::vertex>(v));
-      cut += sv ? term[v].second : term[v].first;
-    }
-    for (const auto& [a, b, c, r] : arcs) {
-      const bool sa = mf.on_source_side(static_cast<ip::max_flow::vertex>(a));
-      const bool sb = mf.on_source_side(static_cast<ip::max_flow::vertex>(b));
-      if (sa && !sb) cut += c;
-      if (sb && !sa) cut += r;
-    }
-    REQUIRE(cut == doctest::Approx(want).epsilon(1e-9));
+    REQUIRE(reported_cut(mf, n, arcs, term) == doctest::Approx(want).epsilon(1e-9));
     // re-solve on the same topology gives the same answer (buffers reused)
     REQUIRE(mf.solve() == doctest::Approx(got).epsilon(1e-12));
   }
@@ -123,8 +133,8 @@ TEST_CASE("max_flow equals Edmonds-Karp on larger DAG-shaped graphs (sweeps, for
   int blocking = 0, forest = 0;
   for (int trial = 0; trial < 300; ++trial) {
     const std::size_t n = 20 + rng() % 60;
-    std::vector<std::tuple<int, int, double, double>> arcs;
-    std::vector<std::pair<double, double>> term(n);
+    arc_list arcs;
+    terminals term(n);
     for (auto& [a, b] : term) {
       a = u(rng) < 0.3 ? 0.0 : u(rng) * (u(rng) < 0.2 ? 50.0 : 2.0);
       b = u(rng) < 0.3 ? 0.0 : u(rng) * 2.0;
@@ -134,24 +144,11 @@ TEST_CASE("max_flow equals Edmonds-Karp on larger DAG-shaped graphs (sweeps, for
       arcs.emplace_back(from, static_cast<int>(v), u(rng) * 3.0, u(rng) < 0.8 ? inf : 0.0);
       if (u(rng) < 0.3) arcs.emplace_back(static_cast<int>(rng() % v), static_cast<int>(v), u(rng), inf);
     }
-    mf.reset(n);
-    for (const auto& [a, b, c, r] : arcs)
-      mf.add_arc(static_cast<ip::max_flow::vertex>(a), static_cast<ip::max_flow::vertex>(b), c, r);
-    for (std::size_t v = 0; v < n; ++v) mf.set_terminal(static_cast<ip::max_flow::vertex>(v), term[v].first, term[v].second);
-    const double got = mf.solve();
+    const double got = solve_listed(mf, n, arcs, term);
     const double want = reference(n, arcs, term);
     INFO("trial " << trial);
     REQUIRE(got == doctest::Approx(want).epsilon(1e-9));
-    double cut = 0;
-    for (std::size_t v = 0; v < n; ++v)
-      cut += mf.on_source_side(static_cast<ip::max_flow::vertex>(v)) ? term[v].second : term[v].first;
-    for (const auto& [a, b, c, r] : arcs) {
-      const bool sa = mf.on_source_side(static_cast<ip::max_flow::vertex>(a));
-      const bool sb = mf.on_source_side(static_cast<ip::max_flow::vertex>(b));
-      if (sa && !sb) cut += c;
-      if (sb && !sa) cut += r;
-    }
-    REQUIRE(cut == doctest::Approx(want).epsilon(1e-9));
+    REQUIRE(reported_cut(mf, n, arcs, term) == doctest::Approx(want).epsilon(1e-9));
     blocking += mf.stats().augmenting_paths > 0 ? 1 : 0;
     forest += mf.stats().forest_rounds > 0 ? 1 : 0;
   }
