@@ -182,7 +182,7 @@ class max_flow {
   void layout(std::size_t n, std::size_t slots);
   [[nodiscard]] std::size_t carve(std::size_t n, std::size_t slots, std::byte* base) noexcept;
   void compile_specs();
-  void preflow_heuristics();
+  bool preflow_heuristics();
   bool greedy_sweep(bool forward) noexcept;
   bool forest_push() noexcept;
   void label_distances() noexcept;
@@ -373,14 +373,18 @@ inline void max_flow::label_distances() noexcept {
 inline bool max_flow::greedy_sweep(bool forward) noexcept {
   const auto n = static_cast<vertex>(n_);
   bool left = false;
+  double value = value_;  // a local: stores through the arrays could alias the member
   for (vertex i = 0; i < n; ++i) {
     const vertex v = forward ? i : n - 1 - i;
     double ex = excess_[v];
-    if (!routable(ex)) continue;
+    if (!routable(ex)) {
+      left = left || ex > 0.0;  // infinite excess: left for the blocking flows
+      continue;
+    }
     if (const double sr = sink_res_[v]; sr > 0.0) {  // own sink arc first
       const double d = ex < sr ? ex : sr;
       sink_res_[v] = take(sr, d);
-      value_ += d;
+      value += d;
       ex = take(ex, d);
     }
     const std::uint32_t end = first_[v + 1];
@@ -394,7 +398,7 @@ inline bool max_flow::greedy_sweep(bool forward) noexcept {
       res_[a] = take(r, d);
       res_[x.rev] += d;
       sink_res_[x.head] = take(sr, d);
-      value_ += d;
+      value += d;
       ex = take(ex, d);
     }
     for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // hand the rest on
@@ -410,6 +414,7 @@ inline bool max_flow::greedy_sweep(bool forward) noexcept {
     excess_[v] = ex;
     left = left || ex > 0.0;
   }
+  value_ = value;
   return left;
 }
 
@@ -473,7 +478,8 @@ inline bool max_flow::forest_push() noexcept {
   return value_ > before;
 }
 
-inline void max_flow::preflow_heuristics() {
+// Stages 1 and 2; returns whether any vertex still holds excess.
+inline bool max_flow::preflow_heuristics() {
   bool left = greedy_sweep(true);
   stats_.sweeps = 1;
   for (int k = 1; left && k < 3; ++k, ++stats_.sweeps) left = greedy_sweep(k % 2 == 0);
@@ -483,6 +489,7 @@ inline void max_flow::preflow_heuristics() {
     left = false;
     for (vertex v = 0; v < n_ && !left; ++v) left = excess_[v] > 0.0;
   }
+  return left;
 }
 
 // Dinic's blocking flows (Dinic, Soviet Math. Doklady 11, 1970) from the vertices with excess:
@@ -542,29 +549,29 @@ inline double max_flow::solve() {
   if (dirty_) compile_specs();
   const auto n = static_cast<std::uint32_t>(n_);
   std::copy_n(cap_, slots_, res_);
-  value_ = 0.0;
   stats_ = {};
   bool active = false;
+  double value = 0.0;  // locals: stores through the arrays could alias the members
+  const double* const src = src_;
+  const double* const snk = snk_;
+  double* const excess = excess_;
+  double* const sink_res = sink_res_;
   for (vertex v = 0; v < n; ++v) {
-    const double s = src_[v], t = snk_[v];
+    const double s = src[v], t = snk[v];
     INCISION_ASSERT(s >= 0.0 && t >= 0.0, "max_flow: capacities must be >= 0 and not NaN");
     const double c = s < t ? s : t;
-    value_ += c;
-    excess_[v] = take(s, c);
-    sink_res_[v] = take(t, c);
-    active = active || excess_[v] > 0.0;
+    value += c;
+    excess[v] = take(s, c);
+    sink_res[v] = take(t, c);
+    active = active || s > c;
   }
+  value_ = value;
   if (std::isinf(value_)) {
     // an infinite source arc meets an infinite sink arc: every cut is infinite
     std::fill_n(label_, n_, n + 1);
     return value_;
   }
-  if (active) {
-    preflow_heuristics();
-    active = false;
-    for (vertex v = 0; v < n && !active; ++v) active = excess_[v] > 0.0;
-    if (active) augment_paths();
-  }
+  if (active && preflow_heuristics()) augment_paths();
   label_distances();  // the side: whatever still reaches the sink in the residual graph
   return value_;
 }
