@@ -426,17 +426,23 @@ inline bool max_flow::greedy_sweep(bool forward) noexcept {
 // demand. Returns whether any flow reached the sink.
 inline bool max_flow::forest_push() noexcept {
   std::size_t qt = 0;
+  double excess = 0.0;
   std::fill_n(label_, n_, none - 1);  // unvisited
   for (vertex v = 0; v < n_; ++v)
     if (routable(excess_[v])) {
       label_[v] = none;
       queue_[qt++] = v;
+      excess += excess_[v];
     }
+  // Arcs with a rounding residue (demands are sums, so a push can leave 1e-19 on an arc) would
+  // make useless tree arcs that block better ones; the heuristic skips them, the blocking flows
+  // that finish the solve still use every positive residual.
+  const double floor = 1e-12 * excess;
   for (std::size_t qh = 0; qh < qt; ++qh) {
     const vertex u = queue_[qh];
     for (std::uint32_t a = first_[u], e = first_[u + 1]; a < e; ++a) {
       const vertex w = links_[a].head;
-      if (label_[w] == none - 1 && res_[a] > 0.0) {
+      if (label_[w] == none - 1 && res_[a] > floor) {
         label_[w] = a;
         queue_[qt++] = w;
       }
