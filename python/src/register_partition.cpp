@@ -21,11 +21,17 @@ ip::simple_link make_link(double bandwidth, double rtt, std::optional<double> do
   return ip::simple_link(bandwidth, rtt, download_bandwidth.value_or(inf));
 }
 
-py::array_t<double> column(const ip::layer_graph& g, int which) {
+// One field of every layer: a numpy array for numbers, a list for strings.
+py::array_t<double> column(const ip::layer_graph& g, double ip::layer::*field) {
   py::array_t<double> out(static_cast<py::ssize_t>(g.size()));
   auto m = out.mutable_unchecked<1>();
-  for (ip::layer_id v = 0; v < g.size(); ++v)
-    m(v) = which == 0 ? g[v].device_time : which == 1 ? g[v].server_time : which == 2 ? g[v].out_bytes : g[v].macs;
+  for (ip::layer_id v = 0; v < g.size(); ++v) m(v) = g[v].*field;
+  return out;
+}
+std::vector<std::string> column(const ip::layer_graph& g, std::string ip::layer::*field) {
+  std::vector<std::string> out;
+  out.reserve(g.size());
+  for (ip::layer_id v = 0; v < g.size(); ++v) out.push_back(g[v].*field);
   return out;
 }
 }  // namespace
@@ -50,20 +56,13 @@ naming the layer) and leaves the graph unchanged on error.)doc")
       .def("__len__", &ip::layer_graph::size)
       .def_property_readonly("num_layers", &ip::layer_graph::size)
       .def_property_readonly("num_edges", &ip::layer_graph::num_edges)
-      .def_property_readonly("names", [](const ip::layer_graph& g) {
-        std::vector<std::string> n;
-        for (ip::layer_id v = 0; v < g.size(); ++v) n.push_back(g[v].name);
-        return n;
-      })
-      .def_property_readonly("device_times", [](const ip::layer_graph& g) { return column(g, 0); })
-      .def_property_readonly("server_times", [](const ip::layer_graph& g) { return column(g, 1); })
-      .def_property_readonly("out_bytes", [](const ip::layer_graph& g) { return column(g, 2); })
-      .def_property_readonly("types", [](const ip::layer_graph& g) {
-        std::vector<std::string> t;
-        for (ip::layer_id v = 0; v < g.size(); ++v) t.push_back(g[v].type);
-        return t;
-      }, "operator kind per layer ('' where unknown)")
-      .def_property_readonly("macs", [](const ip::layer_graph& g) { return column(g, 3); },
+      .def_property_readonly("names", [](const ip::layer_graph& g) { return column(g, &ip::layer::name); })
+      .def_property_readonly("device_times", [](const ip::layer_graph& g) { return column(g, &ip::layer::device_time); })
+      .def_property_readonly("server_times", [](const ip::layer_graph& g) { return column(g, &ip::layer::server_time); })
+      .def_property_readonly("out_bytes", [](const ip::layer_graph& g) { return column(g, &ip::layer::out_bytes); })
+      .def_property_readonly("types", [](const ip::layer_graph& g) { return column(g, &ip::layer::type); },
+                             "operator kind per layer ('' where unknown)")
+      .def_property_readonly("macs", [](const ip::layer_graph& g) { return column(g, &ip::layer::macs); },
                              "multiply-accumulates per layer (0 where unknown)")
       .def_property_readonly("edges", &ip::layer_graph::edges)
       .def_property_readonly("inputs", [](const ip::layer_graph& g) {

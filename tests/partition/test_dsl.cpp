@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 
 namespace ip = incision::partition;
@@ -156,6 +158,19 @@ TEST_CASE("dsl rejects bad links and bad oracles") {
   };
   CHECK_THROWS_WITH_AS((void)ip::dsl(g, bad_oracle{}, ip::simple_link(1.0)),
                        doctest::Contains("layer 'a'"), incision::oracle_error);
+  // the message names the first bad layer (NaN and infinity count as bad, not only negatives)
+  g.add_layer("b", 1, 1, 1);
+  g.add_layer("c", 1, 1, 1);
+  g.add_edge(0, 1);
+  g.add_edge(1, 2);
+  struct late_bad_oracle {
+    double compute_time(ip::layer_id, ip::side) const { return 1.0; }
+    double output_bytes(ip::layer_id v) const {
+      return v == 1 ? std::numeric_limits<double>::infinity() : v == 2 ? std::nan("") : 1.0;
+    }
+  };
+  CHECK_THROWS_WITH_AS((void)ip::dsl(g, late_bad_oracle{}, ip::simple_link(1.0)),
+                       doctest::Contains("layer 'b' (id 1)"), incision::oracle_error);
 }
 
 TEST_CASE("table_oracle re-prices a graph") {

@@ -23,9 +23,9 @@
 /// pre-cancelled (min(source cap, sink cap) is pushed straight through, so each vertex keeps at
 /// most one terminal arc); arcs live in compressed (CSR) arrays ({head, reverse} pairs and
 /// residuals), built once; repeated solves with new capacities on the same topology reuse every
-/// buffer and allocate nothing. Two ways to build: add_arc() (an arc list, compiled on the first solve), or
-/// count_arc() / place_arcs() / place_arc(), which writes the CSR arrays directly (no arc list,
-/// less memory; dsl_solver uses it).
+/// buffer and allocate nothing. Two ways to build: add_arc() (an arc list, compiled on the first
+/// solve), or count_arc() / place_arcs() / place_arc(), which write the CSR arrays directly (no
+/// arc list, less memory; dsl_solver uses it).
 ///
 /// Capacities are doubles; +infinity (max_flow::infinity) is represented explicitly, never as a
 /// big-M. A push never subtracts to produce a near-zero residue: a saturating push sets the
@@ -45,7 +45,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <new>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -190,6 +189,20 @@ class max_flow {
   // a push of `d` out of `ex` along a residual `r`: exact zeros, never a near-zero residue
   static double take(double r, double d) noexcept { return d == r ? 0.0 : r - d; }
   static bool routable(double ex) noexcept { return ex > 0.0 && ex < infinity; }
+  // moves `d` along slot `a` (d <= its residual)
+  void push(std::uint32_t a, double d) noexcept {
+    res_[a] = take(res_[a], d);
+    res_[links_[a].rev] += d;
+  }
+  // drains what it can of `ex` (held at v) into v's sink arc, adds it to `value`, returns the rest
+  double drain(vertex v, double ex, double& value) noexcept {
+    const double sr = sink_res_[v];
+    if (!(sr > 0.0)) return ex;
+    const double d = ex < sr ? ex : sr;
+    sink_res_[v] = take(sr, d);
+    value += d;
+    return take(ex, d);
+  }
 };
 
 // ---------------------------------------------------------------------------------------
@@ -276,8 +289,7 @@ inline void max_flow::swap(max_flow& other) noexcept {
 inline void max_flow::reset(std::size_t num_vertices) {
   layout(num_vertices, 0);
   specs_.clear();
-  std::fill_n(src_, n_, 0.0);
-  std::fill_n(snk_, n_, 0.0);
+  clear_terminals();
   dirty_ = true;
 }
 
@@ -305,8 +317,7 @@ inline void max_flow::begin_counting(std::size_t num_vertices, std::size_t expec
   pos_.clear();
   dirty_ = false;
   std::fill_n(first_, n_ + 1, 0U);
-  std::fill_n(src_, n_, 0.0);
-  std::fill_n(snk_, n_, 0.0);
+  clear_terminals();
 }
 
 inline void max_flow::place_arcs() {
@@ -381,34 +392,27 @@ inline bool max_flow::greedy_sweep(bool forward) noexcept {
       left = left || ex > 0.0;  // infinite excess: left for the blocking flows
       continue;
     }
-    if (const double sr = sink_res_[v]; sr > 0.0) {  // own sink arc first
-      const double d = ex < sr ? ex : sr;
-      sink_res_[v] = take(sr, d);
-      value += d;
-      ex = take(ex, d);
-    }
+    ex = drain(v, ex, value);  // own sink arc first
     const std::uint32_t end = first_[v + 1];
     for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // two-arc paths to the sink
-      const link x = links_[a];
-      const double sr = sink_res_[x.head];
+      const vertex w = links_[a].head;
+      const double sr = sink_res_[w];
       const double r = res_[a];
       if (!(sr > 0.0) || !(r > 0.0)) continue;
       double d = ex < r ? ex : r;
       if (sr < d) d = sr;
-      res_[a] = take(r, d);
-      res_[x.rev] += d;
-      sink_res_[x.head] = take(sr, d);
+      push(a, d);
+      sink_res_[w] = take(sr, d);
       value += d;
       ex = take(ex, d);
     }
     for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // hand the rest on
-      const link x = links_[a];
+      const vertex w = links_[a].head;
       const double r = res_[a];
-      if ((forward ? x.head < v : x.head > v) || !(r > 0.0)) continue;
+      if ((forward ? w < v : w > v) || !(r > 0.0)) continue;
       const double d = ex < r ? ex : r;
-      res_[a] = take(r, d);
-      res_[x.rev] += d;
-      excess_[x.head] += d;
+      push(a, d);
+      excess_[w] += d;
       ex = take(ex, d);
     }
     excess_[v] = ex;
@@ -458,29 +462,25 @@ inline bool max_flow::forest_push() noexcept {
     demand_[parent] += demand_[v] < r ? demand_[v] : r;
   }
   const double before = value_;
+  double value = value_;
   for (std::size_t i = 0; i < qt; ++i) {
     const vertex v = queue_[i];
     double ex = excess_[v];
     if (!routable(ex) || !(demand_[v] > 0.0)) continue;
-    if (const double sr = sink_res_[v]; sr > 0.0) {
-      const double d = ex < sr ? ex : sr;
-      sink_res_[v] = take(sr, d);
-      value_ += d;
-      ex = take(ex, d);
-    }
+    ex = drain(v, ex, value);
     for (std::uint32_t a = first_[v], e = first_[v + 1]; a < e && ex > 0.0; ++a) {
-      const link x = links_[a];
-      if (label_[x.head] != a) continue;  // not a tree arc of v
+      const vertex w = links_[a].head;
+      if (label_[w] != a) continue;  // not a tree arc of v
       double d = ex < res_[a] ? ex : res_[a];
-      if (demand_[x.head] < d) d = demand_[x.head];
+      if (demand_[w] < d) d = demand_[w];
       if (!(d > 0.0)) continue;
-      res_[a] = take(res_[a], d);
-      res_[x.rev] += d;
-      excess_[x.head] += d;
+      push(a, d);
+      excess_[w] += d;
       ex = take(ex, d);
     }
     excess_[v] = ex;
   }
+  value_ = value;
   return value_ > before;
 }
 
@@ -520,8 +520,7 @@ inline void max_flow::augment_paths() noexcept {
           for (std::size_t i = 0; i < depth; ++i) f = res_[path[i]] < f ? res_[path[i]] : f;
           std::size_t saturated = depth;
           for (std::size_t i = 0; i < depth; ++i) {
-            res_[path[i]] = take(res_[path[i]], f);
-            res_[links_[path[i]].rev] += f;
+            push(path[i], f);
             if (res_[path[i]] == 0.0 && saturated == depth) saturated = i;
           }
           sink_res_[u] = take(sink_res_[u], f);

@@ -63,21 +63,20 @@ void read_costs(const layer_graph& g, const Oracle& o, cost_table& c) {
   c.srv.resize(n);
   c.bytes.resize(n);
   // Validity is accumulated without branches; the message names the first bad layer.
-  constexpr double inf = std::numeric_limits<double>::infinity();
+  auto valid = [](double x) { return (x >= 0.0) & (x < std::numeric_limits<double>::infinity()); };  // NaN: false
   bool ok = true;
   for (layer_id v = 0; v < n; ++v) {
     const double d = static_cast<double>(o.compute_time(v, side::device));
     const double s = static_cast<double>(o.compute_time(v, side::server));
     const double b = static_cast<double>(o.output_bytes(v));
-    ok &= (d >= 0.0) & (d < inf) & (s >= 0.0) & (s < inf) & (b >= 0.0) & (b < inf);  // false for NaN
+    ok &= valid(d) & valid(s) & valid(b);
     c.dev[v] = d;
     c.srv[v] = s;
     c.bytes[v] = b;
   }
   if (ok) return;
   for (layer_id v = 0; v < n; ++v)
-    if (!(c.dev[v] >= 0.0 && c.dev[v] < inf && c.srv[v] >= 0.0 && c.srv[v] < inf && c.bytes[v] >= 0.0 &&
-          c.bytes[v] < inf))
+    if (!(valid(c.dev[v]) && valid(c.srv[v]) && valid(c.bytes[v])))
       INCISION_THROW(oracle_error(incision::detail::message(
           "partition", "cost oracle returned a negative or non-finite value for layer '" +
                            g[v].name + "' (id " + std::to_string(v) + ")")));
