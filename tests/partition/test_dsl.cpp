@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
 
 namespace ip = incision::partition;
@@ -35,6 +36,41 @@ TEST_CASE("dsl equals brute force over predecessor-closed device sets on 10,000 
     }
   }
   CHECK(tie_checked > 3000);
+}
+
+TEST_CASE("dsl folds free layers and still equals brute force, tie rule included") {
+  // Operator graphs are full of layers with no compute time (weights, shapes, statistics
+  // outputs); DSL folds those with one predecessor into it. Make many layers free, half of them
+  // with an empty output, so that chains and trees of folded layers occur.
+  std::mt19937_64 rng(604);
+  std::uniform_int_distribution<std::size_t> size(2, 12);
+  std::uniform_real_distribution<double> dens(0.05, 0.4);
+  std::uniform_int_distribution<int> coin(0, 9);
+  std::size_t folded = 0, several = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const bool integral = trial % 2 == 0;
+    auto g = random_dag(rng, size(rng), dens(rng), integral, trial % 3 == 0);
+    for (ip::layer_id v = 0; v < g.size(); ++v)
+      if (coin(rng) < 5) g.set_costs(v, 0.0, 0.0, coin(rng) < 5 ? 0.0 : g[v].out_bytes);
+    const double bw = integral ? 1.0 : 0.5 + coin(rng);
+    const double down = trial % 4 == 0 ? 2.0 : std::numeric_limits<double>::infinity();
+    ip::dsl_solver s;
+    s.assign(g, g);
+    folded += s.folded_layers();
+    several += s.folded_layers() > 1 ? 1 : 0;
+    const auto p = s.solve(ip::detail::resolve_link(ip::simple_link(bw, 0.0, down)));
+    const auto bf = brute_force(g, bw, 0.0, down);
+    INFO("trial " << trial << " n=" << g.size());
+    REQUIRE(close(p.latency, bf.best_latency));
+    REQUIRE(close(price(g, p.placement, bw, 0.0, down).latency, p.latency));
+    if (integral) REQUIRE(p.placement == bf.union_of_optima);
+    // the paper's graph folds nothing: it must reproduce the paper, flaws included
+    s.assign(g, g, ip::dsl_options{.precedence = false, .pin_inputs = false});
+    REQUIRE(s.folded_layers() == 0);
+  }
+  MESSAGE("folded " << folded << " layers; " << several << " DAGs folded more than one");
+  CHECK(folded > 600);
+  CHECK(several > 100);
 }
 
 TEST_CASE("dsl with RTT and result download equals brute force") {
@@ -171,6 +207,44 @@ TEST_CASE("dsl rejects bad links and bad oracles") {
   };
   CHECK_THROWS_WITH_AS((void)ip::dsl(g, late_bad_oracle{}, ip::simple_link(1.0)),
                        doctest::Contains("layer 'b' (id 1)"), incision::oracle_error);
+}
+
+TEST_CASE("an oracle that covers fewer layers than the graph is rejected") {
+  std::mt19937_64 rng(3);
+  const auto g = random_dag(rng, 6, 0.4, false, false);
+  const std::vector<double> short_table(5, 1.0);
+  const ip::table_oracle o(short_table, short_table, short_table);
+  CHECK_THROWS_WITH_AS((void)ip::dsl(g, o, ip::simple_link(1.0)),
+                       doctest::Contains("covers 5 layers, the graph has 6"), incision::invalid_argument);
+  ip::layer_graph smaller;
+  smaller.add_layer("only", 1, 1, 1);
+  CHECK_THROWS_AS((void)ip::dsl(g, smaller, ip::simple_link(1.0)), incision::invalid_argument);
+}
+
+TEST_CASE("a copied solver keeps its own costs (the oracle may be gone)") {
+  std::mt19937_64 rng(5);
+  const auto g = random_dag(rng, 9, 0.3, false, false);
+  std::vector<double> d(9), s(9), b(9);
+  std::uniform_real_distribution<double> u(0.0, 3.0);
+  for (auto* t : {&d, &s, &b})
+    for (auto& x : *t) x = u(rng);
+  std::optional<ip::dsl_solver> original(std::in_place);
+  original->assign(g, ip::table_oracle(d, s, b));  // a temporary oracle: the costs are copied
+  ip::dsl_solver copy = *original;
+  ip::dsl_solver assigned;
+  assigned = *original;
+  const auto l = ip::detail::resolve_link(ip::simple_link(2.0));
+  const double expected = original->solve(l).latency;
+  original.reset();
+  CHECK(copy.solve(l).latency == expected);
+  CHECK(assigned.solve(l).latency == expected);
+  ip::dsl_solver moved = std::move(copy);
+  CHECK(moved.solve(l).latency == expected);
+  // and one that views the graph's own columns
+  ip::dsl_solver viewing;
+  viewing.assign(g, g);
+  const ip::dsl_solver viewing_copy = viewing;
+  CHECK(viewing_copy.costs().dev.data() == g.device_times().data());
 }
 
 TEST_CASE("table_oracle re-prices a graph") {

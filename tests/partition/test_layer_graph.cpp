@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace ip = incision::partition;
 using namespace partition_test;
@@ -49,6 +50,44 @@ TEST_CASE("cycle detection also works when ids are not in topological order") {
   g.add_edge(3, 0);
   const auto& order = g.topological_order();
   CHECK(order == std::vector<ip::layer_id>{3, 2, 1, 0});
+}
+
+TEST_CASE("the flat view and the cost columns follow every mutation") {
+  std::mt19937_64 rng(77);
+  ip::layer_graph g;
+  std::uniform_real_distribution<double> u(0.0, 2.0);
+  auto check = [&] {
+    const auto& f = g.flat();
+    REQUIRE(f.first.size() == g.size() + 1);
+    for (ip::layer_id v = 0; v < g.size(); ++v) {
+      const auto s = f.successors(v);
+      REQUIRE(std::vector<ip::layer_id>(s.begin(), s.end()) == g.successors(v));
+      REQUIRE(f.in_degree[v] == g.predecessors(v).size());
+      REQUIRE(g.device_times()[v] == g[v].device_time);
+      REQUIRE(g.server_times()[v] == g[v].server_time);
+      REQUIRE(g.out_bytes()[v] == g[v].out_bytes);
+    }
+  };
+  for (int step = 0; step < 300; ++step) {
+    const std::size_t n = g.size();
+    const int what = static_cast<int>(rng() % 3);
+    if (what == 0 || n < 2) {
+      g.add_layer("L" + std::to_string(n), u(rng), u(rng), u(rng));
+    } else if (what == 1) {
+      const auto a = static_cast<ip::layer_id>(rng() % n), b = static_cast<ip::layer_id>(rng() % n);
+      try {
+        g.add_edge(a, b);  // some close cycles or repeat edges: rejected, graph unchanged
+      } catch (const incision::invalid_argument&) {
+      }
+    } else {
+      g.set_costs(static_cast<ip::layer_id>(rng() % n), u(rng), u(rng), u(rng));
+    }
+    if (step % 7 == 0) check();  // the cache is read between mutations
+  }
+  check();
+  const auto before = g.device_times()[0];
+  CHECK_THROWS_AS(g.set_costs(0, -1.0, 0.0, 0.0), incision::invalid_argument);
+  CHECK(g.device_times()[0] == before);
 }
 
 TEST_CASE("every msr-fiddle graph loads, with the documented unit mapping") {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <queue>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,33 +83,56 @@ class layer_graph {
   /// @brief All edges (from, to) in insertion order.
   [[nodiscard]] const std::vector<std::pair<layer_id, layer_id>>& edges() const noexcept { return edges_; }
   /// @brief A topological order (Kahn's algorithm, smallest id first among ready layers).
-  /// Computed once and cached; the first call after a mutation writes the cache, so concurrent
-  /// const use from several threads needs one call beforehand.
+  /// Computed once and cached with flat(): the first call of either after a mutation writes
+  /// the cache, so concurrent const use from several threads needs one call beforehand.
   [[nodiscard]] const std::vector<layer_id>& topological_order() const;
+
+  /// @brief The successor lists in one array (compressed rows) and the in-degrees: what the
+  /// partitioners' hot loops read (a few contiguous kilobytes instead of one heap block per
+  /// layer). Same order as successors(v); cached like topological_order().
+  struct flat_view {
+    std::vector<std::uint32_t> first;  ///< n + 1 offsets into succ
+    std::vector<layer_id> succ;        ///< the successors of v: succ[first[v] .. first[v + 1])
+    std::vector<std::uint32_t> in_degree;
+    [[nodiscard]] std::span<const layer_id> successors(layer_id v) const noexcept {
+      return {succ.data() + first[v], succ.data() + first[v + 1]};
+    }
+  };
+  [[nodiscard]] const flat_view& flat() const;
   /// @brief True when the graph is a single path 0 -> ... in some order (each layer has at most
   /// one predecessor and one successor, one input).
   [[nodiscard]] bool is_chain() const noexcept;
 
   // cost-oracle interface
   [[nodiscard]] double compute_time(layer_id v, side s) const noexcept {
-    return s == side::device ? layers_[v].device_time : layers_[v].server_time;
+    return s == side::device ? device_time_[v] : server_time_[v];
   }
-  [[nodiscard]] double output_bytes(layer_id v) const noexcept { return layers_[v].out_bytes; }
+  [[nodiscard]] double output_bytes(layer_id v) const noexcept { return out_bytes_[v]; }
+  /// @brief The profile as columns indexed by layer id (what the partitioners read when the
+  /// graph is its own oracle: contiguous, and validated already).
+  [[nodiscard]] std::span<const double> device_times() const noexcept { return device_time_; }
+  [[nodiscard]] std::span<const double> server_times() const noexcept { return server_time_; }
+  [[nodiscard]] std::span<const double> out_bytes() const noexcept { return out_bytes_; }
 
   /// @brief Throws invalid_argument when the graph has no layer.
   void require_nonempty(std::string_view who) const;
 
  private:
   std::vector<layer> layers_;
+  // the profile again as columns, kept equal to layers_ by every mutation
+  std::vector<double> device_time_, server_time_, out_bytes_;
   std::vector<std::vector<layer_id>> succ_, pred_;
   std::vector<std::pair<layer_id, layer_id>> edges_;
   std::size_t num_edges_ = 0;
   bool ids_topological_ = true;  // every edge goes from a smaller to a larger id
+  // derived from the edges on first use after a mutation (see topological_order)
   mutable std::vector<layer_id> topo_;
-  mutable bool topo_valid_ = false;
+  mutable flat_view flat_;
+  mutable bool cache_valid_ = false;
 
   static void check_value(std::string_view layer_name, std::string_view what, double x);
   [[nodiscard]] bool reaches(layer_id from, layer_id to) const;
+  void refresh_cache() const;
   [[nodiscard]] std::string label(layer_id v) const;
 };
 
@@ -138,10 +162,16 @@ inline layer_id layer_graph::add_layer(std::string name, double device_time, dou
   incision::detail::reserve_one_more(layers_);
   incision::detail::reserve_one_more(succ_);
   incision::detail::reserve_one_more(pred_);
+  incision::detail::reserve_one_more(device_time_);
+  incision::detail::reserve_one_more(server_time_);
+  incision::detail::reserve_one_more(out_bytes_);
   layers_.push_back(layer{std::move(name), device_time, server_time, out_bytes, std::move(type), macs});
+  device_time_.push_back(device_time);
+  server_time_.push_back(server_time);
+  out_bytes_.push_back(out_bytes);
   succ_.emplace_back();
   pred_.emplace_back();
-  topo_valid_ = false;
+  cache_valid_ = false;
   return static_cast<layer_id>(layers_.size() - 1);
 }
 
@@ -151,9 +181,9 @@ inline void layer_graph::set_costs(layer_id v, double device_time, double server
   check_value(l.name, "device_time", device_time);
   check_value(l.name, "server_time", server_time);
   check_value(l.name, "out_bytes", out_bytes);
-  layers_[v].device_time = device_time;
-  layers_[v].server_time = server_time;
-  layers_[v].out_bytes = out_bytes;
+  layers_[v].device_time = device_time_[v] = device_time;
+  layers_[v].server_time = server_time_[v] = server_time;
+  layers_[v].out_bytes = out_bytes_[v] = out_bytes;
 }
 
 inline void layer_graph::set_metadata(layer_id v, std::string type, double macs) {
@@ -212,11 +242,21 @@ inline void layer_graph::add_edge(layer_id from, layer_id to) {
   pred_[to].push_back(from);
   ++num_edges_;
   ids_topological_ = ids_topological_ && ordered;
-  topo_valid_ = false;
+  cache_valid_ = false;
 }
 
 inline const std::vector<layer_id>& layer_graph::topological_order() const {
-  if (topo_valid_) return topo_;
+  refresh_cache();
+  return topo_;
+}
+
+inline const layer_graph::flat_view& layer_graph::flat() const {
+  refresh_cache();
+  return flat_;
+}
+
+inline void layer_graph::refresh_cache() const {
+  if (cache_valid_) return;
   const std::size_t n = layers_.size();
   std::vector<layer_id> order;
   order.reserve(n);
@@ -237,9 +277,19 @@ inline const std::vector<layer_id>& layer_graph::topological_order() const {
         if (--indeg[w] == 0) ready.push(w);
     }
   }
+  flat_view flat;
+  flat.first.reserve(n + 1);
+  flat.succ.reserve(num_edges_);
+  flat.in_degree.reserve(n);
+  flat.first.push_back(0);
+  for (std::size_t i = 0; i < n; ++i) {
+    flat.succ.insert(flat.succ.end(), succ_[i].begin(), succ_[i].end());
+    flat.first.push_back(static_cast<std::uint32_t>(flat.succ.size()));
+    flat.in_degree.push_back(static_cast<std::uint32_t>(pred_[i].size()));
+  }
   topo_ = std::move(order);
-  topo_valid_ = true;
-  return topo_;
+  flat_ = std::move(flat);
+  cache_valid_ = true;
 }
 
 inline bool layer_graph::is_chain() const noexcept {

@@ -92,6 +92,8 @@ class max_flow {
     ++first_[u + 1];
     ++first_[v + 1];
   }
+  /// @brief Counts @p k pair ends at @p v at once (count_arc counts one at each end).
+  void count_ends(vertex v, std::uint32_t k) noexcept { first_[v + 1] += k; }
   /// @brief Sizes the CSR arrays for the pairs counted.
   void place_arcs();
   /// @brief Places a counted pair u -> v (@p cap) and v -> u (@p reverse_cap).

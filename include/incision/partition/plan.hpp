@@ -25,6 +25,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 INCISION_BEGIN_NAMESPACE
@@ -51,17 +52,77 @@ struct plan {
 
 namespace detail {
 
-/// Costs read once from an oracle, validated.
-struct cost_table {
-  std::vector<double> dev, srv, bytes;
+/// Costs read once from an oracle, validated; indexed by layer id. When the graph is its own
+/// oracle they are views of its columns (validated when they were set, nothing to copy),
+/// else a copy.
+class cost_table {
+ public:
+  std::span<const double> dev, srv, bytes;
+
+  cost_table() = default;
+  cost_table(const cost_table& other) : own_(other.own_) { view(other); }
+  cost_table(cost_table&& other) noexcept = default;  // the views move with the buffer
+  cost_table& operator=(const cost_table& other) {
+    if (this != &other) {
+      own_ = other.own_;
+      view(other);
+    }
+    return *this;
+  }
+  cost_table& operator=(cost_table&& other) noexcept = default;
+  ~cost_table() = default;
+
+  /// Views the columns of @p g.
+  void view(const layer_graph& g) noexcept {
+    own_.clear();
+    dev = g.device_times();
+    srv = g.server_times();
+    bytes = g.out_bytes();
+  }
+  /// Room for a copy of @p n layers' costs: dev, srv and bytes become writable columns.
+  [[nodiscard]] std::span<double> own(std::size_t n) {
+    own_.resize(3 * n);
+    dev = std::span<const double>(own_.data(), n);
+    srv = std::span<const double>(own_.data() + n, n);
+    bytes = std::span<const double>(own_.data() + 2 * n, n);
+    return own_;
+  }
+
+ private:
+  std::vector<double> own_;  // dev, srv, bytes back to back when copied
+  void view(const cost_table& other) noexcept {
+    if (own_.empty()) {
+      dev = other.dev;
+      srv = other.srv;
+      bytes = other.bytes;
+      return;
+    }
+    const std::size_t n = own_.size() / 3;
+    dev = std::span<const double>(own_.data(), n);
+    srv = std::span<const double>(own_.data() + n, n);
+    bytes = std::span<const double>(own_.data() + 2 * n, n);
+  }
 };
 
 template <class Oracle>
 void read_costs(const layer_graph& g, const Oracle& o, cost_table& c) {
+  if constexpr (std::is_same_v<Oracle, layer_graph>) {
+    if (&o == &g) {
+      c.view(g);
+      return;
+    }
+  }
   const std::size_t n = g.size();
-  c.dev.resize(n);
-  c.srv.resize(n);
-  c.bytes.resize(n);
+  if constexpr (requires { { o.size() } -> std::convertible_to<std::size_t>; }) {
+    if (o.size() < n)
+      INCISION_THROW(invalid_argument(incision::detail::message(
+          "partition", "cost oracle covers " + std::to_string(o.size()) + " layers, the graph has " +
+                           std::to_string(n))));
+  }
+  const std::span<double> out = c.own(n);
+  double* const dev = out.data();
+  double* const srv = dev + n;
+  double* const bytes = srv + n;
   // Validity is accumulated without branches; the message names the first bad layer.
   auto valid = [](double x) { return (x >= 0.0) & (x < std::numeric_limits<double>::infinity()); };  // NaN: false
   bool ok = true;
@@ -70,13 +131,13 @@ void read_costs(const layer_graph& g, const Oracle& o, cost_table& c) {
     const double s = static_cast<double>(o.compute_time(v, side::server));
     const double b = static_cast<double>(o.output_bytes(v));
     ok &= valid(d) & valid(s) & valid(b);
-    c.dev[v] = d;
-    c.srv[v] = s;
-    c.bytes[v] = b;
+    dev[v] = d;
+    srv[v] = s;
+    bytes[v] = b;
   }
   if (ok) return;
   for (layer_id v = 0; v < n; ++v)
-    if (!(valid(c.dev[v]) && valid(c.srv[v]) && valid(c.bytes[v])))
+    if (!(valid(dev[v]) && valid(srv[v]) && valid(bytes[v])))
       INCISION_THROW(oracle_error(incision::detail::message(
           "partition", "cost oracle returned a negative or non-finite value for layer '" +
                            g[v].name + "' (id " + std::to_string(v) + ")")));
@@ -101,11 +162,12 @@ inline plan price(const layer_graph& g, const cost_table& c, const link_values& 
   p.server_layers.reserve(n);
   p.shipped_layers.reserve(n);
   bool any_server = false;
+  const layer_graph::flat_view& adj = g.flat();
   for (layer_id v = 0; v < n; ++v) {
     if (placement[v] == side::device) {
       p.device_layers.push_back(v);
       p.device_time += c.dev[v];
-      for (const layer_id w : g.successors(v))
+      for (const layer_id w : adj.successors(v))
         if (placement[w] == side::server) {
           p.shipped_layers.push_back(v);
           p.shipped_bytes += c.bytes[v];
@@ -116,7 +178,7 @@ inline plan price(const layer_graph& g, const cost_table& c, const link_values& 
       any_server = true;
       p.server_layers.push_back(v);
       p.server_time += c.srv[v];
-      if (g.successors(v).empty()) p.download_time += transfer(c.bytes[v], l.download_bandwidth);
+      if (adj.first[v] == adj.first[v + 1]) p.download_time += transfer(c.bytes[v], l.download_bandwidth);
     }
   }
   p.rtt = any_server ? l.rtt : 0.0;
