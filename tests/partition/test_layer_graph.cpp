@@ -62,7 +62,9 @@ TEST_CASE("the flat view and the cost columns follow every mutation") {
     for (ip::layer_id v = 0; v < g.size(); ++v) {
       const auto s = f.successors(v);
       REQUIRE(std::vector<ip::layer_id>(s.begin(), s.end()) == g.successors(v));
-      REQUIRE(f.in_degree[v] == g.predecessors(v).size());
+      const auto p = f.predecessors(v);
+      REQUIRE(std::vector<ip::layer_id>(p.begin(), p.end()) == g.predecessors(v));
+      REQUIRE(f.in_degree(v) == g.predecessors(v).size());
       REQUIRE(g.device_times()[v] == g[v].device_time);
       REQUIRE(g.server_times()[v] == g[v].server_time);
       REQUIRE(g.out_bytes()[v] == g[v].out_bytes);

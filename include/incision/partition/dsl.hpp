@@ -173,12 +173,12 @@ inline void dsl_solver::number_vertices() {
       consumer = fw != none ? fw : consumer;
     }
     if (opt_.precedence && consumers == 0 && c_.dev[v] == 0.0 && c_.srv[v] == 0.0 &&
-        adj.in_degree[v] == 1 && (!succ.empty() || c_.bytes[v] == 0.0)) {
-      folded_.emplace_back(v, g.predecessors(v)[0]);
+        adj.in_degree(v) == 1 && (!succ.empty() || c_.bytes[v] == 0.0)) {
+      folded_.emplace_back(v, adj.predecessors(v)[0]);
       continue;
     }
     layer_vertices& at = at_[v];
-    const bool contracted = opt_.pin_inputs && adj.in_degree[v] == 0;
+    const bool contracted = opt_.pin_inputs && adj.in_degree(v) == 0;
     if (consumers > 1) at.aux = next++;  // before fv: the flip puts it right after fv
     if (!contracted) at.fv = next++;
     if (consumers == 1) at.consumer = consumer;

@@ -87,16 +87,21 @@ class layer_graph {
   /// the cache, so concurrent const use from several threads needs one call beforehand.
   [[nodiscard]] const std::vector<layer_id>& topological_order() const;
 
-  /// @brief The successor lists in one array (compressed rows) and the in-degrees: what the
+  /// @brief The successor and predecessor lists, each in one array (compressed rows): what the
   /// partitioners' hot loops read (a few contiguous kilobytes instead of one heap block per
-  /// layer). Same order as successors(v); cached like topological_order().
+  /// layer). Same order as successors(v) and predecessors(v); cached like topological_order().
   struct flat_view {
-    std::vector<std::uint32_t> first;  ///< n + 1 offsets into succ
-    std::vector<layer_id> succ;        ///< the successors of v: succ[first[v] .. first[v + 1])
-    std::vector<std::uint32_t> in_degree;
+    std::vector<std::uint32_t> first;       ///< n + 1 offsets into succ
+    std::vector<layer_id> succ;             ///< the successors of v: succ[first[v] .. first[v + 1])
+    std::vector<std::uint32_t> pred_first;  ///< n + 1 offsets into pred
+    std::vector<layer_id> pred;             ///< the predecessors of v, likewise
     [[nodiscard]] std::span<const layer_id> successors(layer_id v) const noexcept {
       return {succ.data() + first[v], succ.data() + first[v + 1]};
     }
+    [[nodiscard]] std::span<const layer_id> predecessors(layer_id v) const noexcept {
+      return {pred.data() + pred_first[v], pred.data() + pred_first[v + 1]};
+    }
+    [[nodiscard]] std::uint32_t in_degree(layer_id v) const noexcept { return pred_first[v + 1] - pred_first[v]; }
   };
   [[nodiscard]] const flat_view& flat() const;
   /// @brief True when the graph is a single path 0 -> ... in some order (each layer has at most
@@ -278,15 +283,18 @@ inline void layer_graph::refresh_cache() const {
     }
   }
   flat_view flat;
-  flat.first.reserve(n + 1);
-  flat.succ.reserve(num_edges_);
-  flat.in_degree.reserve(n);
-  flat.first.push_back(0);
-  for (std::size_t i = 0; i < n; ++i) {
-    flat.succ.insert(flat.succ.end(), succ_[i].begin(), succ_[i].end());
-    flat.first.push_back(static_cast<std::uint32_t>(flat.succ.size()));
-    flat.in_degree.push_back(static_cast<std::uint32_t>(pred_[i].size()));
-  }
+  const auto compress = [n, this](const std::vector<std::vector<layer_id>>& lists,
+                                  std::vector<std::uint32_t>& first, std::vector<layer_id>& flat_lists) {
+    first.reserve(n + 1);
+    flat_lists.reserve(num_edges_);
+    first.push_back(0);
+    for (const auto& l : lists) {
+      flat_lists.insert(flat_lists.end(), l.begin(), l.end());
+      first.push_back(static_cast<std::uint32_t>(flat_lists.size()));
+    }
+  };
+  compress(succ_, flat.first, flat.succ);
+  compress(pred_, flat.pred_first, flat.pred);
   topo_ = std::move(order);
   flat_ = std::move(flat);
   cache_valid_ = true;
