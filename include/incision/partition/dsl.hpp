@@ -97,6 +97,9 @@ class dsl_solver {
   dsl_options opt_;
   max_flow mf_;
   std::vector<layer_vertices> at_;     // per layer
+  // the layers with a flow vertex, and the contracted inputs, each in reverse topological order
+  // (solves walk these lists instead of branching on every layer's kind)
+  std::vector<layer_id> flow_layers_, contracted_;
   // folded layers with the predecessor whose side they take, in reverse topological order
   std::vector<std::pair<layer_id, layer_id>> folded_;
   std::vector<std::uint32_t> degree_;  // scratch: arc ends per vertex, by numbering rank
@@ -154,6 +157,8 @@ inline void dsl_solver::number_vertices() {
   const layer_graph::flat_view& adj = g.flat();
   at_.assign(g.size(), layer_vertices{});
   folded_.clear();
+  flow_layers_.clear();
+  contracted_.clear();
   degree_.assign(2 * g.size(), 0);  // at most a flow vertex and an auxiliary vertex per layer
   max_flow::vertex next = 0;        // ranks count down the final numbering
   std::size_t pairs = 0;
@@ -184,6 +189,7 @@ inline void dsl_solver::number_vertices() {
     if (consumers == 1) at.consumer = consumer;
     if (contracted) at.target = consumers > 1 ? at.aux : at.consumer;
     else if (succ.empty()) at.target = result;
+    (contracted ? contracted_ : flow_layers_).push_back(v);
     for_each_arc_of(v, adj, count);
   }
   const max_flow::vertex n = next;
@@ -223,23 +229,22 @@ inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_wei
   const std::size_t n = g_->size();
   mf_.clear_terminals();
   double constant = 0.0;
-  for (layer_id v = 0; v < n; ++v) {
-    const max_flow::vertex fv = at_[v].fv;
+  for (const layer_id v : contracted_) {  // always on the device, the transfer feeds `target`
+    constant += w.device * c_.dev[v];
     const std::uint32_t t = at_[v].target;
-    if (fv == none) {  // contracted input (always on the device, its transfer feeds `t`) or folded
-      constant += w.device * c_.dev[v];
-      if (t != none) mf_.add_terminal(t, w.transfer * detail::transfer(c_.bytes[v], l.bandwidth), 0.0);
-      continue;
-    }
+    if (t != none) mf_.add_terminal(t, w.transfer * detail::transfer(c_.bytes[v], l.bandwidth), 0.0);
+  }
+  for (const layer_id v : flow_layers_) {
+    const std::uint32_t t = at_[v].target;
     double server = w.server * c_.srv[v];
     if (t == result) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);
     else if (t != none) mf_.set_capacity(t, w.transfer * detail::transfer(c_.bytes[v], l.bandwidth));
-    mf_.add_terminal(fv, server, w.device * c_.dev[v]);
+    mf_.add_terminal(at_[v].fv, server, w.device * c_.dev[v]);
   }
   value_ = mf_.solve() + constant;
-  placement.resize(n);
-  for (layer_id v = 0; v < n; ++v)
-    placement[v] = (at_[v].fv == none || mf_.on_source_side(at_[v].fv)) ? side::device : side::server;
+  placement.assign(n, side::device);  // contracted inputs stay, folded layers are set below
+  for (const layer_id v : flow_layers_)
+    placement[v] = mf_.on_source_side(at_[v].fv) ? side::device : side::server;
   for (auto it = folded_.rbegin(); it != folded_.rend(); ++it)  // topological order
     placement[it->first] = placement[it->second];
   return value_;
