@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <random>
@@ -71,6 +72,15 @@ TEST_CASE("dsl folds free layers and still equals brute force, tie rule included
   MESSAGE("folded " << folded << " layers; " << several << " DAGs folded more than one");
   CHECK(folded > 600);
   CHECK(several > 100);
+}
+
+TEST_CASE("dsl folds ResNet-50's free operator outputs") {
+  // batch norm's running and saved statistics and max-pool masks: no time, no bytes, no consumer
+  const auto g = ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" /
+                                   "op_resnet50_inference.json");
+  ip::dsl_solver s;
+  s.assign(g, g);
+  CHECK(s.folded_layers() == 213);
 }
 
 TEST_CASE("dsl with RTT and result download equals brute force") {

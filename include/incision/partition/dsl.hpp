@@ -18,8 +18,8 @@
 /// both sides, exactly one predecessor, and either only folded successors or no successor and an
 /// empty output takes its predecessor's side and gets no flow vertex. That side is optimal and
 /// the one the tie rule picks: on the server it is forced by precedence, on the device it ships
-/// nothing. Profiled operator graphs are full of them (ResNet-50's: 213 of 604 layers, the
-/// weight-gradient and statistics outputs), and the cut graph shrinks by as much.
+/// nothing. Profiled operator graphs are full of them (ResNet-50's: 213 of 604 layers, batch
+/// norm's running and saved statistics and max-pool masks), and the cut graph shrinks by as much.
 /// Tie-breaking: among all optimal plans the one with the inclusion-maximal device set (layers
 /// that cannot reach the sink in the final residual graph); an optional RTT is handled exactly
 /// by comparing the best cut plus RTT with the all-device plan (ties go to the device).
@@ -201,7 +201,7 @@ inline void dsl_solver::number_vertices() {
     at.consumer = flip(at.consumer);
   }
   mf_.begin_counting(n, pairs);
-  for (max_flow::vertex r = 0; r < n; ++r) mf_.count_ends(n - 1 - r, degree_[r]);
+  for (max_flow::vertex r = 0; r < n; ++r) mf_.count_ends(flip(r), degree_[r]);
 }
 
 template <class Oracle>

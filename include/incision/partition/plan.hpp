@@ -60,12 +60,12 @@ class cost_table {
   std::span<const double> dev, srv, bytes;
 
   cost_table() = default;
-  cost_table(const cost_table& other) : own_(other.own_) { view(other); }
+  cost_table(const cost_table& other) : own_(other.own_) { copy_views(other); }
   cost_table(cost_table&& other) noexcept = default;  // the views move with the buffer
   cost_table& operator=(const cost_table& other) {
     if (this != &other) {
       own_ = other.own_;
-      view(other);
+      copy_views(other);
     }
     return *this;
   }
@@ -82,25 +82,24 @@ class cost_table {
   /// Room for a copy of @p n layers' costs: dev, srv and bytes become writable columns.
   [[nodiscard]] std::span<double> own(std::size_t n) {
     own_.resize(3 * n);
-    dev = std::span<const double>(own_.data(), n);
-    srv = std::span<const double>(own_.data() + n, n);
-    bytes = std::span<const double>(own_.data() + 2 * n, n);
+    view_own();
     return own_;
   }
 
  private:
   std::vector<double> own_;  // dev, srv, bytes back to back when copied
-  void view(const cost_table& other) noexcept {
-    if (own_.empty()) {
-      dev = other.dev;
-      srv = other.srv;
-      bytes = other.bytes;
-      return;
-    }
+  void view_own() noexcept {
     const std::size_t n = own_.size() / 3;
     dev = std::span<const double>(own_.data(), n);
     srv = std::span<const double>(own_.data() + n, n);
     bytes = std::span<const double>(own_.data() + 2 * n, n);
+  }
+  // after own_ was copied from other: a copy points at its own buffer, a view at the same graph
+  void copy_views(const cost_table& other) noexcept {
+    if (!own_.empty()) return view_own();
+    dev = other.dev;
+    srv = other.srv;
+    bytes = other.bytes;
   }
 };
 
@@ -178,7 +177,7 @@ inline plan price(const layer_graph& g, const cost_table& c, const link_values& 
       any_server = true;
       p.server_layers.push_back(v);
       p.server_time += c.srv[v];
-      if (adj.first[v] == adj.first[v + 1]) p.download_time += transfer(c.bytes[v], l.download_bandwidth);
+      if (adj.successors(v).empty()) p.download_time += transfer(c.bytes[v], l.download_bandwidth);
     }
   }
   p.rtt = any_server ? l.rtt : 0.0;

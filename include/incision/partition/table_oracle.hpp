@@ -36,13 +36,7 @@ class table_oracle {
   }
   /// @brief Copies the profile stored in @p g.
   static table_oracle from_graph(const layer_graph& g) {
-    std::vector<double> d(g.size()), s(g.size()), b(g.size());
-    for (layer_id v = 0; v < g.size(); ++v) {
-      d[v] = g[v].device_time;
-      s[v] = g[v].server_time;
-      b[v] = g[v].out_bytes;
-    }
-    return table_oracle(d, s, b);
+    return table_oracle(g.device_times(), g.server_times(), g.out_bytes());
   }
   [[nodiscard]] std::size_t size() const noexcept { return dev_.size(); }
   [[nodiscard]] double compute_time(layer_id v, side s) const noexcept {
