@@ -31,6 +31,16 @@
 #endif
 #endif
 
+/// INCISION_ALWAYS_INLINE: for small helpers on hot loops that the compiler's heuristics leave
+/// out of line (measured, not guessed).
+#if defined(__GNUC__) || defined(__clang__)
+#define INCISION_ALWAYS_INLINE [[gnu::always_inline]] inline
+#elif defined(_MSC_VER)
+#define INCISION_ALWAYS_INLINE __forceinline
+#else
+#define INCISION_ALWAYS_INLINE inline
+#endif
+
 /// INCISION_THROW(ex): every throw goes through here, so -fno-exceptions builds terminate
 /// with the message instead of failing to compile.
 #ifndef INCISION_THROW

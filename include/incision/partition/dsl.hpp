@@ -83,31 +83,45 @@ class dsl_solver {
  private:
   static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
   static constexpr std::uint32_t result = none - 1;  // target of a server result: download
-  // What one layer became in the cut graph.
+  static constexpr std::uint32_t folded = none - 2;  // target of a folded layer
+  // What one layer becomes in the cut graph, while it is built. Vertices are numbered by rank,
+  // counting down the final numbering (vertex = n - 1 - rank, see number_vertices).
   struct layer_vertices {
     max_flow::vertex fv = none;   // its flow vertex; none: contracted input or folded
     max_flow::vertex aux = none;  // its auxiliary vertex; none: fewer than two consumers
-    // the slot of its transfer arc; for a contracted input, the flow vertex its transfer feeds
-    // as a source arc; `result` for a layer without successors; none: nothing is shipped
-    std::uint32_t target = none;
     max_flow::vertex consumer = none;  // the flow vertex of its only consumer (none: 0 or > 1)
+    // a contracted input: the vertex its transfer feeds as a source arc (none: not shipped);
+    // a layer without successors: `result`; a folded layer: `folded`
+    std::uint32_t target = none;
+  };
+  // What the solves read, in layer order.
+  struct flow_layer {
+    layer_id v;
+    max_flow::vertex fv;
+    std::uint32_t target;  // the slot of its transfer arc, `result`, or none: nothing shipped
+  };
+  struct contracted_input {
+    layer_id v;
+    max_flow::vertex target;  // the vertex its transfer feeds as a source arc, none: not shipped
   };
   const layer_graph* g_ = nullptr;
   detail::cost_table c_;
   dsl_options opt_;
   max_flow mf_;
-  std::vector<layer_vertices> at_;     // per layer
-  // the layers with a flow vertex, and the contracted inputs, each in reverse topological order
-  // (solves walk these lists instead of branching on every layer's kind)
-  std::vector<layer_id> flow_layers_, contracted_;
+  std::vector<flow_layer> flow_layers_;
+  std::vector<contracted_input> contracted_;
   // folded layers with the predecessor whose side they take, in reverse topological order
   std::vector<std::pair<layer_id, layer_id>> folded_;
-  std::vector<std::uint32_t> degree_;  // scratch: arc ends per vertex, by numbering rank
+  std::vector<layer_vertices> at_;     // scratch of the build, per layer
+  std::vector<layer_id> built_;        // scratch of the build: unfolded layers, reverse topological
+  std::vector<std::uint32_t> degree_;  // scratch of the build: arc ends per vertex, by rank
   double value_ = 0.0;
 
   void number_vertices();
-  template <class Visit>
-  void for_each_arc_of(layer_id v, const layer_graph::flat_view& adj, Visit&& visit) const;
+  void place_arcs();
+  template <class Vertex, class Visit>
+  INCISION_ALWAYS_INLINE void for_each_arc_of(layer_id v, const layer_graph::flat_view& adj, Vertex vertex,
+                                              Visit&& visit) const;
 };
 
 /// @brief Latency-optimal plan (DSL) for @p g priced by @p oracle over @p link.
@@ -124,84 +138,124 @@ template <class Oracle, class Link>
 // ---------------------------------------------------------------------------------------
 
 // Calls visit(transfer, u, w, cap, reverse_cap) for every arc pair of layer v (its transfer
-// arc first, flagged), with the vertices currently in at_.
-template <class Visit>
-void dsl_solver::for_each_arc_of(layer_id v, const layer_graph::flat_view& adj, Visit&& visit) const {
+// arc first, flagged), with the vertices vertex(rank) of the ranks in at_. The one description of
+// the arcs: number_vertices counts them, place_arcs places them.
+template <class Vertex, class Visit>
+INCISION_ALWAYS_INLINE void dsl_solver::for_each_arc_of(layer_id v, const layer_graph::flat_view& adj,
+                                                        Vertex vertex, Visit&& visit) const {
   const double inf = max_flow::infinity;
-  const layer_vertices& at = at_[v];
+  const layer_vertices at = at_[v];
   if (at.aux == none) {  // at most one consumer: a direct transfer arc
     if (at.fv != none && at.consumer != none)
-      visit(true, at.fv, at.consumer, 0.0, opt_.precedence ? inf : 0.0);
+      visit(true, vertex(at.fv), vertex(at.consumer), 0.0, opt_.precedence ? inf : 0.0);
     return;
   }
-  if (at.fv != none) visit(true, at.fv, at.aux, 0.0, 0.0);
+  const max_flow::vertex aux = vertex(at.aux);
+  const max_flow::vertex fv = at.fv != none ? vertex(at.fv) : none;
+  if (fv != none) visit(true, fv, aux, 0.0, 0.0);
+  const bool back = opt_.precedence && fv != none;
   for (const layer_id w : adj.successors(v)) {
-    const max_flow::vertex fw = at_[w].fv;
-    if (fw == none) continue;  // folded
-    visit(false, at.aux, fw, inf, 0.0);
-    if (opt_.precedence && at.fv != none) visit(false, fw, at.fv, inf, 0.0);
+    const max_flow::vertex rw = at_[w].fv;
+    if (rw == none) continue;  // folded
+    const max_flow::vertex fw = vertex(rw);
+    visit(false, aux, fw, inf, 0.0);
+    if (back) visit(false, fw, fv, inf, 0.0);
   }
 }
 
-// One pass in reverse topological order folds the free layers, numbers the flow vertices and
-// counts their arc ends (every consumer is numbered before its producer), then hands the counts
+// One pass in reverse topological order folds the free layers, ranks the flow vertices and
+// counts their arc ends (every consumer is ranked before its producer), then hands the counts
 // to the engine. Pinned inputs are contracted into the source: their transfer arc becomes a
 // source arc of the consumer (or of the auxiliary vertex), their reverse arcs point into the
 // source and are dropped, their device time is a constant.
-// The final numbering is topological with each auxiliary vertex right after its producer:
-// neighbours stay close in memory, and the engine's greedy sweep in vertex order routes most of
-// the flow forward before the later stages start.
+// The final numbering (n - 1 - rank) is topological with each auxiliary vertex right after its
+// producer: neighbours stay close in memory, and the engine's greedy sweep in vertex order
+// routes most of the flow forward before the later stages start.
 inline void dsl_solver::number_vertices() {
   const layer_graph& g = *g_;
-  const std::vector<layer_id>& order = g.topological_order();
+  const std::size_t layers = g.size();
   const layer_graph::flat_view& adj = g.flat();
-  at_.assign(g.size(), layer_vertices{});
-  folded_.clear();
-  flow_layers_.clear();
-  contracted_.clear();
-  degree_.assign(2 * g.size(), 0);  // at most a flow vertex and an auxiliary vertex per layer
-  max_flow::vertex next = 0;        // ranks count down the final numbering
+  const bool precedence = opt_.precedence, pin_inputs = opt_.pin_inputs;
+  const double* const dev = c_.dev.data();
+  const double* const srv = c_.srv.data();
+  const double* const bytes = c_.bytes.data();
+  at_.resize(layers);  // every entry is written below
+  layer_vertices* const at_of = at_.data();
+  built_.resize(layers);
+  layer_id* built = built_.data();
+  folded_.resize(layers);
+  std::pair<layer_id, layer_id>* folded_end = folded_.data();
+  degree_.assign(2 * layers, 0);  // at most a flow vertex and an auxiliary vertex per layer
+  std::uint32_t* const degree = degree_.data();
+  max_flow::vertex next = 0;
   std::size_t pairs = 0;
+  const auto rank = [](max_flow::vertex r) { return r; };
   const auto count = [&](bool, max_flow::vertex a, max_flow::vertex b, double, double) {
-    ++degree_[a];
-    ++degree_[b];
+    ++degree[a];
+    ++degree[b];
     ++pairs;
   };
+  const std::vector<layer_id>& order = g.topological_order();
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const layer_id v = *it;
     const std::span<const layer_id> succ = adj.successors(v);
     std::uint32_t consumers = 0;  // successors with a flow vertex
     max_flow::vertex consumer = none;
     for (const layer_id w : succ) {
-      const max_flow::vertex fw = at_[w].fv;
+      const max_flow::vertex fw = at_of[w].fv;
       consumers += fw != none ? 1U : 0U;
       consumer = fw != none ? fw : consumer;
     }
-    if (opt_.precedence && consumers == 0 && c_.dev[v] == 0.0 && c_.srv[v] == 0.0 &&
-        adj.in_degree(v) == 1 && (!succ.empty() || c_.bytes[v] == 0.0)) {
-      folded_.emplace_back(v, adj.predecessors(v)[0]);
+    const std::uint32_t in_degree = adj.in_degree(v);
+    layer_vertices at;
+    if (precedence && consumers == 0 && in_degree == 1 && dev[v] == 0.0 && srv[v] == 0.0 &&
+        (!succ.empty() || bytes[v] == 0.0)) {
+      at.target = folded;
+      at_of[v] = at;
+      *folded_end++ = {v, adj.predecessors(v)[0]};
       continue;
     }
-    layer_vertices& at = at_[v];
-    const bool contracted = opt_.pin_inputs && adj.in_degree(v) == 0;
-    if (consumers > 1) at.aux = next++;  // before fv: the flip puts it right after fv
+    const bool contracted = pin_inputs && in_degree == 0;
+    if (consumers > 1) at.aux = next++;  // before fv: the final numbering puts it right after fv
     if (!contracted) at.fv = next++;
     if (consumers == 1) at.consumer = consumer;
     if (contracted) at.target = consumers > 1 ? at.aux : at.consumer;
     else if (succ.empty()) at.target = result;
-    (contracted ? contracted_ : flow_layers_).push_back(v);
-    for_each_arc_of(v, adj, count);
+    at_of[v] = at;
+    *built++ = v;
+    for_each_arc_of(v, adj, rank, count);
   }
+  built_.resize(static_cast<std::size_t>(built - built_.data()));
+  folded_.resize(static_cast<std::size_t>(folded_end - folded_.data()));
   const max_flow::vertex n = next;
-  const auto flip = [n](max_flow::vertex r) { return r == none ? none : n - 1 - r; };
-  for (layer_vertices& at : at_) {
-    if (at.fv == none && at.target != none) at.target = flip(at.target);
-    at.fv = flip(at.fv);
-    at.aux = flip(at.aux);
-    at.consumer = flip(at.consumer);
-  }
   mf_.begin_counting(n, pairs);
-  for (max_flow::vertex r = 0; r < n; ++r) mf_.count_ends(flip(r), degree_[r]);
+  for (max_flow::vertex r = 0; r < n; ++r) mf_.count_ends(n - 1 - r, degree[r]);
+}
+
+// Writes the cut graph into the engine's CSR arrays, layer by layer in topological order, and
+// the records the solves read.
+inline void dsl_solver::place_arcs() {
+  const layer_graph::flat_view& adj = g_->flat();
+  const auto n = static_cast<max_flow::vertex>(mf_.num_vertices());
+  const auto vertex = [n](max_flow::vertex r) { return n - 1 - r; };
+  mf_.place_arcs();
+  flow_layers_.clear();
+  contracted_.clear();
+  flow_layers_.reserve(built_.size());
+  contracted_.reserve(built_.size());
+  for (auto it = built_.rbegin(); it != built_.rend(); ++it) {
+    const layer_id v = *it;
+    const layer_vertices& at = at_[v];
+    if (at.fv == none) {
+      contracted_.push_back({v, at.target != none ? vertex(at.target) : none});
+    } else {
+      flow_layers_.push_back({v, vertex(at.fv), at.target});
+    }
+    for_each_arc_of(v, adj, vertex, [&](bool transfer, max_flow::vertex a, max_flow::vertex b, double cap, double rev) {
+      const max_flow::arc_id slot = mf_.place_arc(a, b, cap, rev);
+      if (transfer) flow_layers_.back().target = slot;
+    });
+  }
 }
 
 template <class Oracle>
@@ -213,14 +267,7 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   g_ = &g;
   opt_ = opt;
   number_vertices();
-  // The cut graph goes straight into the engine's CSR arrays, in layer order.
-  mf_.place_arcs();
-  const layer_graph::flat_view& adj = g.flat();
-  for (layer_id v = 0; v < g.size(); ++v)
-    for_each_arc_of(v, adj, [&](bool transfer, max_flow::vertex a, max_flow::vertex b, double cap, double rev) {
-      const max_flow::arc_id slot = mf_.place_arc(a, b, cap, rev);
-      if (transfer) at_[v].target = slot;
-    });
+  place_arcs();
 }
 
 inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_weights& w,
@@ -229,22 +276,20 @@ inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_wei
   const std::size_t n = g_->size();
   mf_.clear_terminals();
   double constant = 0.0;
-  for (const layer_id v : contracted_) {  // always on the device, the transfer feeds `target`
-    constant += w.device * c_.dev[v];
-    const std::uint32_t t = at_[v].target;
-    if (t != none) mf_.add_terminal(t, w.transfer * detail::transfer(c_.bytes[v], l.bandwidth), 0.0);
+  for (const contracted_input& in : contracted_) {  // always on the device
+    constant += w.device * c_.dev[in.v];
+    if (in.target != none) mf_.add_terminal(in.target, w.transfer * detail::transfer(c_.bytes[in.v], l.bandwidth), 0.0);
   }
-  for (const layer_id v : flow_layers_) {
-    const std::uint32_t t = at_[v].target;
-    double server = w.server * c_.srv[v];
-    if (t == result) server += w.transfer * detail::transfer(c_.bytes[v], l.download_bandwidth);
-    else if (t != none) mf_.set_capacity(t, w.transfer * detail::transfer(c_.bytes[v], l.bandwidth));
-    mf_.add_terminal(at_[v].fv, server, w.device * c_.dev[v]);
+  for (const flow_layer& f : flow_layers_) {
+    double server = w.server * c_.srv[f.v];
+    if (f.target == result) server += w.transfer * detail::transfer(c_.bytes[f.v], l.download_bandwidth);
+    else if (f.target != none) mf_.set_capacity(f.target, w.transfer * detail::transfer(c_.bytes[f.v], l.bandwidth));
+    mf_.add_terminal(f.fv, server, w.device * c_.dev[f.v]);
   }
   value_ = mf_.solve() + constant;
   placement.assign(n, side::device);  // contracted inputs stay, folded layers are set below
-  for (const layer_id v : flow_layers_)
-    placement[v] = mf_.on_source_side(at_[v].fv) ? side::device : side::server;
+  for (const flow_layer& f : flow_layers_)
+    placement[f.v] = mf_.on_source_side(f.fv) ? side::device : side::server;
   for (auto it = folded_.rbegin(); it != folded_.rend(); ++it)  // topological order
     placement[it->first] = placement[it->second];
   return value_;
