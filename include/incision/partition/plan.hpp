@@ -157,30 +157,44 @@ inline plan price(const layer_graph& g, const cost_table& c, const link_values& 
                   std::vector<side> placement) {
   plan p;
   const std::size_t n = g.size();
-  p.device_layers.reserve(n);
-  p.server_layers.reserve(n);
-  p.shipped_layers.reserve(n);
-  bool any_server = false;
+  const side* const at = placement.data();
+  std::size_t on_device = 0;
+  for (std::size_t v = 0; v < n; ++v) on_device += at[v] == side::device ? 1 : 0;
+  // the id lists are written through pointers and the sums kept in locals: stores into the
+  // plan's vectors could alias its members, and push_back checks capacity on every layer
+  p.device_layers.resize(on_device);
+  p.server_layers.resize(n - on_device);
+  p.shipped_layers.resize(on_device);
+  layer_id* device_out = p.device_layers.data();
+  layer_id* server_out = p.server_layers.data();
+  layer_id* shipped_out = p.shipped_layers.data();
+  double device = 0.0, upload = 0.0, server = 0.0, download = 0.0, shipped_bytes = 0.0;
   const layer_graph::flat_view& adj = g.flat();
   for (layer_id v = 0; v < n; ++v) {
-    if (placement[v] == side::device) {
-      p.device_layers.push_back(v);
-      p.device_time += c.dev[v];
-      for (const layer_id w : adj.successors(v))
-        if (placement[w] == side::server) {
-          p.shipped_layers.push_back(v);
-          p.shipped_bytes += c.bytes[v];
-          p.upload_time += transfer(c.bytes[v], l.bandwidth);
-          break;
-        }
+    const std::span<const layer_id> succ = adj.successors(v);
+    if (at[v] == side::device) {
+      *device_out++ = v;
+      device += c.dev[v];
+      bool ships = false;
+      for (const layer_id w : succ) ships = ships || at[w] == side::server;
+      if (ships) {
+        *shipped_out++ = v;
+        shipped_bytes += c.bytes[v];
+        upload += transfer(c.bytes[v], l.bandwidth);
+      }
     } else {
-      any_server = true;
-      p.server_layers.push_back(v);
-      p.server_time += c.srv[v];
-      if (adj.successors(v).empty()) p.download_time += transfer(c.bytes[v], l.download_bandwidth);
+      *server_out++ = v;
+      server += c.srv[v];
+      if (succ.empty()) download += transfer(c.bytes[v], l.download_bandwidth);
     }
   }
-  p.rtt = any_server ? l.rtt : 0.0;
+  p.shipped_layers.resize(static_cast<std::size_t>(shipped_out - p.shipped_layers.data()));
+  p.shipped_bytes = shipped_bytes;
+  p.device_time = device;
+  p.upload_time = upload;
+  p.server_time = server;
+  p.download_time = download;
+  p.rtt = on_device < n ? l.rtt : 0.0;
   p.latency = p.device_time + p.upload_time + p.server_time + p.download_time + p.rtt;
   p.max_stage = std::max(std::max(p.device_time, p.upload_time), std::max(p.server_time, p.download_time));
   p.placement = std::move(placement);
