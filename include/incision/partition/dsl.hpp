@@ -120,8 +120,8 @@ class dsl_solver {
   void number_vertices();
   void place_arcs();
   template <class Vertex, class Visit>
-  INCISION_ALWAYS_INLINE void for_each_arc_of(layer_id v, const layer_graph::flat_view& adj, Vertex vertex,
-                                              Visit&& visit) const;
+  INCISION_ALWAYS_INLINE void for_each_arc_of(layer_id v, layer_vertices at, const layer_graph::flat_view& adj,
+                                              Vertex vertex, Visit&& visit) const;
 };
 
 /// @brief Latency-optimal plan (DSL) for @p g priced by @p oracle over @p link.
@@ -138,13 +138,14 @@ template <class Oracle, class Link>
 // ---------------------------------------------------------------------------------------
 
 // Calls visit(transfer, u, w, cap, reverse_cap) for every arc pair of layer v (its transfer
-// arc first, flagged), with the vertices vertex(rank) of the ranks in at_. The one description of
-// the arcs: number_vertices counts them, place_arcs places them.
+// arc first, flagged), with the vertices vertex(rank) of the ranks in `at` (= at_[v], passed by
+// value so the caller's registers serve) and at_. The one description of the arcs:
+// number_vertices counts them, place_arcs places them.
 template <class Vertex, class Visit>
-INCISION_ALWAYS_INLINE void dsl_solver::for_each_arc_of(layer_id v, const layer_graph::flat_view& adj,
-                                                        Vertex vertex, Visit&& visit) const {
+INCISION_ALWAYS_INLINE void dsl_solver::for_each_arc_of(layer_id v, const layer_vertices at,
+                                                        const layer_graph::flat_view& adj, Vertex vertex,
+                                                        Visit&& visit) const {
   const double inf = max_flow::infinity;
-  const layer_vertices at = at_[v];
   if (at.aux == none) {  // at most one consumer: a direct transfer arc
     if (at.fv != none && at.consumer != none)
       visit(true, vertex(at.fv), vertex(at.consumer), 0.0, opt_.precedence ? inf : 0.0);
@@ -195,24 +196,31 @@ inline void dsl_solver::number_vertices() {
     ++degree[b];
     ++pairs;
   };
+  // raw pointers: the stores below are uint32_t too, and through a vector the compiler would
+  // reload every data pointer after each of them
+  const std::uint32_t* const first = adj.first.data();
+  const layer_id* const succ = adj.succ.data();
+  const std::uint32_t* const pred_first = adj.pred_first.data();
+  const layer_id* const pred = adj.pred.data();
   const std::vector<layer_id>& order = g.topological_order();
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const layer_id v = *it;
-    const std::span<const layer_id> succ = adj.successors(v);
+    const layer_id* const succ_begin = succ + first[v];
+    const layer_id* const succ_end = succ + first[v + 1];
     std::uint32_t consumers = 0;  // successors with a flow vertex
     max_flow::vertex consumer = none;
-    for (const layer_id w : succ) {
-      const max_flow::vertex fw = at_of[w].fv;
+    for (const layer_id* w = succ_begin; w != succ_end; ++w) {
+      const max_flow::vertex fw = at_of[*w].fv;
       consumers += fw != none ? 1U : 0U;
       consumer = fw != none ? fw : consumer;
     }
-    const std::uint32_t in_degree = adj.in_degree(v);
+    const std::uint32_t in_degree = pred_first[v + 1] - pred_first[v];
     layer_vertices at;
     if (precedence && consumers == 0 && in_degree == 1 && dev[v] == 0.0 && srv[v] == 0.0 &&
-        (!succ.empty() || bytes[v] == 0.0)) {
+        (succ_begin != succ_end || bytes[v] == 0.0)) {
       at.target = folded;
       at_of[v] = at;
-      *folded_end++ = {v, adj.predecessors(v)[0]};
+      *folded_end++ = {v, pred[pred_first[v]]};
       continue;
     }
     const bool contracted = pin_inputs && in_degree == 0;
@@ -220,10 +228,10 @@ inline void dsl_solver::number_vertices() {
     if (!contracted) at.fv = next++;
     if (consumers == 1) at.consumer = consumer;
     if (contracted) at.target = consumers > 1 ? at.aux : at.consumer;
-    else if (succ.empty()) at.target = result;
+    else if (succ_begin == succ_end) at.target = result;
     at_of[v] = at;
     *built++ = v;
-    for_each_arc_of(v, adj, rank, count);
+    for_each_arc_of(v, at, adj, rank, count);
   }
   built_.resize(static_cast<std::size_t>(built - built_.data()));
   folded_.resize(static_cast<std::size_t>(folded_end - folded_.data()));
@@ -245,13 +253,13 @@ inline void dsl_solver::place_arcs() {
   contracted_.reserve(built_.size());
   for (auto it = built_.rbegin(); it != built_.rend(); ++it) {
     const layer_id v = *it;
-    const layer_vertices& at = at_[v];
+    const layer_vertices at = at_[v];
     if (at.fv == none) {
       contracted_.push_back({v, at.target != none ? vertex(at.target) : none});
     } else {
       flow_layers_.push_back({v, vertex(at.fv), at.target});
     }
-    for_each_arc_of(v, adj, vertex, [&](bool transfer, max_flow::vertex a, max_flow::vertex b, double cap, double rev) {
+    for_each_arc_of(v, at, adj, vertex, [&](bool transfer, max_flow::vertex a, max_flow::vertex b, double cap, double rev) {
       const max_flow::arc_id slot = mf_.place_arc(a, b, cap, rev);
       if (transfer) flow_layers_.back().target = slot;
     });
