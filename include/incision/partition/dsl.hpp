@@ -26,6 +26,7 @@
 #pragma once
 
 #include <incision/config.hpp>
+#include <incision/detail/scratch.hpp>
 #include <incision/error.hpp>
 #include <incision/partition/concepts.hpp>
 #include <incision/partition/layer_graph.hpp>
@@ -87,12 +88,12 @@ class dsl_solver {
   // What one layer becomes in the cut graph, while it is built. Vertices are numbered by rank,
   // counting down the final numbering (vertex = n - 1 - rank, see number_vertices).
   struct layer_vertices {
-    max_flow::vertex fv = none;   // its flow vertex; none: contracted input or folded
-    max_flow::vertex aux = none;  // its auxiliary vertex; none: fewer than two consumers
-    max_flow::vertex consumer = none;  // the flow vertex of its only consumer (none: 0 or > 1)
+    max_flow::vertex fv;   // its flow vertex; none: contracted input or folded
+    max_flow::vertex aux;  // its auxiliary vertex; none: fewer than two consumers
+    max_flow::vertex consumer;  // the flow vertex of its only consumer (none: 0 or > 1)
     // a contracted input: the vertex its transfer feeds as a source arc (none: not shipped);
     // a layer without successors: `result`; a folded layer: `folded`
-    std::uint32_t target = none;
+    std::uint32_t target;
   };
   // What the solves read, in layer order.
   struct flow_layer {
@@ -112,8 +113,10 @@ class dsl_solver {
   std::vector<contracted_input> contracted_;
   // folded layers with the predecessor whose side they take, in reverse topological order
   std::vector<std::pair<layer_id, layer_id>> folded_;
-  std::vector<layer_vertices> at_;     // scratch of the build, per layer
-  std::vector<layer_id> built_;        // scratch of the build: unfolded layers, reverse topological
+  // scratch of the build: per layer; the unfolded layers in reverse topological order
+  incision::detail::scratch_array<layer_vertices> at_;
+  incision::detail::scratch_array<layer_id> built_;
+  std::size_t built_count_ = 0;
   std::vector<std::uint32_t> degree_;  // scratch of the build: arc ends per vertex, by rank
   double value_ = 0.0;
 
@@ -156,7 +159,7 @@ INCISION_ALWAYS_INLINE void dsl_solver::for_each_arc_of(layer_id v, const layer_
   if (fv != none) visit(true, fv, aux, 0.0, 0.0);
   const bool back = opt_.precedence && fv != none;
   for (const layer_id w : adj.successors(v)) {
-    const max_flow::vertex rw = at_[w].fv;
+    const max_flow::vertex rw = at_.data()[w].fv;
     if (rw == none) continue;  // folded
     const max_flow::vertex fw = vertex(rw);
     visit(false, aux, fw, inf, 0.0);
@@ -180,12 +183,11 @@ inline void dsl_solver::number_vertices() {
   const double* const dev = c_.dev.data();
   const double* const srv = c_.srv.data();
   const double* const bytes = c_.bytes.data();
-  at_.resize(layers);  // every entry is written below
-  layer_vertices* const at_of = at_.data();
-  built_.resize(layers);
-  layer_id* built = built_.data();
-  folded_.resize(layers);
-  std::pair<layer_id, layer_id>* folded_end = folded_.data();
+  layer_vertices* const at_of = at_.get(layers);  // every entry is written before it is read
+  layer_id* const built = built_.get(layers);
+  std::size_t built_count = 0;
+  folded_.clear();
+  folded_.reserve(layers);
   degree_.assign(2 * layers, 0);  // at most a flow vertex and an auxiliary vertex per layer
   std::uint32_t* const degree = degree_.data();
   max_flow::vertex next = 0;
@@ -215,12 +217,12 @@ inline void dsl_solver::number_vertices() {
       consumer = fw != none ? fw : consumer;
     }
     const std::uint32_t in_degree = pred_first[v + 1] - pred_first[v];
-    layer_vertices at;
+    layer_vertices at{none, none, none, none};
     if (precedence && consumers == 0 && in_degree == 1 && dev[v] == 0.0 && srv[v] == 0.0 &&
         (succ_begin != succ_end || bytes[v] == 0.0)) {
       at.target = folded;
       at_of[v] = at;
-      *folded_end++ = {v, pred[pred_first[v]]};
+      folded_.emplace_back(v, pred[pred_first[v]]);
       continue;
     }
     const bool contracted = pin_inputs && in_degree == 0;
@@ -230,11 +232,10 @@ inline void dsl_solver::number_vertices() {
     if (contracted) at.target = consumers > 1 ? at.aux : at.consumer;
     else if (succ_begin == succ_end) at.target = result;
     at_of[v] = at;
-    *built++ = v;
+    built[built_count++] = v;
     for_each_arc_of(v, at, adj, rank, count);
   }
-  built_.resize(static_cast<std::size_t>(built - built_.data()));
-  folded_.resize(static_cast<std::size_t>(folded_end - folded_.data()));
+  built_count_ = built_count;
   const max_flow::vertex n = next;
   mf_.begin_counting(n, pairs);
   for (max_flow::vertex r = 0; r < n; ++r) mf_.count_ends(n - 1 - r, degree[r]);
@@ -249,11 +250,13 @@ inline void dsl_solver::place_arcs() {
   mf_.place_arcs();
   flow_layers_.clear();
   contracted_.clear();
-  flow_layers_.reserve(built_.size());
-  contracted_.reserve(built_.size());
-  for (auto it = built_.rbegin(); it != built_.rend(); ++it) {
-    const layer_id v = *it;
-    const layer_vertices at = at_[v];
+  flow_layers_.reserve(built_count_);
+  contracted_.reserve(built_count_);
+  const layer_id* const built = built_.data();
+  const layer_vertices* const at_of = at_.data();
+  for (std::size_t i = built_count_; i-- > 0;) {
+    const layer_id v = built[i];
+    const layer_vertices at = at_of[v];
     if (at.fv == none) {
       contracted_.push_back({v, at.target != none ? vertex(at.target) : none});
     } else {
