@@ -188,6 +188,10 @@ inline void dsl_solver::number_vertices() {
   std::size_t built_count = 0;
   folded_.clear();
   folded_.reserve(layers);
+  flow_layers_.clear();
+  flow_layers_.reserve(layers);
+  contracted_.clear();
+  contracted_.reserve(layers);
   degree_.assign(2 * layers, 0);  // at most a flow vertex and an auxiliary vertex per layer
   std::uint32_t* const degree = degree_.data();
   max_flow::vertex next = 0;
@@ -232,6 +236,14 @@ inline void dsl_solver::number_vertices() {
     if (contracted) at.target = consumers > 1 ? at.aux : at.consumer;
     else if (succ_begin == succ_end) at.target = result;
     at_of[v] = at;
+    // records by rank (place_arcs renumbers them); a layer with arcs gets its record when they
+    // are placed, since a flow layer's record holds the slot of its transfer arc
+    if (contracted) contracted_.push_back({v, at.target});
+    if (consumers == 0) {
+      if (!contracted) flow_layers_.push_back({v, at.fv, at.target});
+      continue;  // no arcs
+    }
+    if (contracted && consumers == 1) continue;  // its transfer is a source arc
     built[built_count++] = v;
     for_each_arc_of(v, at, adj, rank, count);
   }
@@ -248,20 +260,14 @@ inline void dsl_solver::place_arcs() {
   const auto n = static_cast<max_flow::vertex>(mf_.num_vertices());
   const auto vertex = [n](max_flow::vertex r) { return n - 1 - r; };
   mf_.place_arcs();
-  flow_layers_.clear();
-  contracted_.clear();
-  flow_layers_.reserve(built_count_);
-  contracted_.reserve(built_count_);
+  for (flow_layer& f : flow_layers_) f.fv = vertex(f.fv);  // so far only the layers without arcs
+  for (contracted_input& in : contracted_) in.target = in.target != none ? vertex(in.target) : none;
   const layer_id* const built = built_.data();
   const layer_vertices* const at_of = at_.data();
   for (std::size_t i = built_count_; i-- > 0;) {
     const layer_id v = built[i];
     const layer_vertices at = at_of[v];
-    if (at.fv == none) {
-      contracted_.push_back({v, at.target != none ? vertex(at.target) : none});
-    } else {
-      flow_layers_.push_back({v, vertex(at.fv), at.target});
-    }
+    if (at.fv != none) flow_layers_.push_back({v, vertex(at.fv), none});
     for_each_arc_of(v, at, adj, vertex, [&](bool transfer, max_flow::vertex a, max_flow::vertex b, double cap, double rev) {
       const max_flow::arc_id slot = mf_.place_arc(a, b, cap, rev);
       if (transfer) flow_layers_.back().target = slot;
