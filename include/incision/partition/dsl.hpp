@@ -95,7 +95,8 @@ class dsl_solver {
     // a layer without successors: `result`; a folded layer: `folded`
     std::uint32_t target;
   };
-  // What the solves read, in layer order.
+  // What the solves read: one record per unfolded layer (the lists hold room for every layer,
+  // so building them never reallocates).
   struct flow_layer {
     layer_id v;
     max_flow::vertex fv;
