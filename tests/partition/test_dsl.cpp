@@ -257,6 +257,30 @@ TEST_CASE("a copied solver keeps its own costs (the oracle may be gone)") {
   CHECK(viewing_copy.costs().dev.data() == g.device_times().data());
 }
 
+TEST_CASE("a solver re-assigned across graphs matches a fresh one (its scratch buffers are reused)") {
+  // The build's working buffers keep their memory and are not cleared between assigns: every
+  // entry must be written before it is read. Alternate large and small graphs, so that stale
+  // entries of a larger graph sit in the buffers.
+  std::mt19937_64 rng(77);
+  std::uniform_int_distribution<std::size_t> size(1, 12);
+  std::uniform_int_distribution<int> coin(0, 9);
+  ip::dsl_solver reused;
+  const auto l = ip::detail::resolve_link(ip::simple_link(1.5));
+  for (int trial = 0; trial < 500; ++trial) {
+    auto g = random_dag(rng, trial % 2 == 0 ? 12 : size(rng), 0.3, false, trial % 3 == 0);
+    for (ip::layer_id v = 0; v < g.size(); ++v)  // free layers too, so that some fold
+      if (coin(rng) < 3) g.set_costs(v, 0.0, 0.0, coin(rng) < 5 ? 0.0 : g[v].out_bytes);
+    reused.assign(g, g);
+    ip::dsl_solver fresh;
+    fresh.assign(g, g);
+    INFO("trial " << trial << " n=" << g.size());
+    const ip::plan a = reused.solve(l), b = fresh.solve(l);
+    REQUIRE(a.placement == b.placement);
+    REQUIRE(a.latency == b.latency);
+    REQUIRE(reused.folded_layers() == fresh.folded_layers());
+  }
+}
+
 TEST_CASE("table_oracle re-prices a graph") {
   std::mt19937_64 rng(11);
   for (int trial = 0; trial < 200; ++trial) {

@@ -34,6 +34,7 @@
 #include <incision/partition/max_flow.hpp>
 #include <incision/partition/plan.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -118,7 +119,7 @@ class dsl_solver {
   incision::detail::scratch_array<layer_vertices> at_;
   incision::detail::scratch_array<layer_id> built_;
   std::size_t built_count_ = 0;
-  std::vector<std::uint32_t> degree_;  // scratch of the build: arc ends per vertex, by rank
+  incision::detail::scratch_array<std::uint32_t> degree_;  // arc ends per vertex, by rank
   double value_ = 0.0;
 
   void number_vertices();
@@ -193,8 +194,8 @@ inline void dsl_solver::number_vertices() {
   flow_layers_.reserve(layers);
   contracted_.clear();
   contracted_.reserve(layers);
-  degree_.assign(2 * layers, 0);  // at most a flow vertex and an auxiliary vertex per layer
-  std::uint32_t* const degree = degree_.data();
+  std::uint32_t* const degree = degree_.get(2 * layers);  // at most 2 vertices per layer
+  std::fill_n(degree, 2 * layers, 0U);
   max_flow::vertex next = 0;
   std::size_t pairs = 0;
   const auto rank = [](max_flow::vertex r) { return r; };
@@ -203,8 +204,8 @@ inline void dsl_solver::number_vertices() {
     ++degree[b];
     ++pairs;
   };
-  // raw pointers: the stores below are uint32_t too, and through a vector the compiler would
-  // reload every data pointer after each of them
+  // raw pointers: the loop may call the allocator (push_back), after which the compiler would
+  // reload every vector's data pointer
   const std::uint32_t* const first = adj.first.data();
   const layer_id* const succ = adj.succ.data();
   const std::uint32_t* const pred_first = adj.pred_first.data();

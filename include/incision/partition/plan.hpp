@@ -160,8 +160,8 @@ inline plan price(const layer_graph& g, const cost_table& c, const link_values& 
   const side* const at = placement.data();
   std::size_t on_device = 0;
   for (std::size_t v = 0; v < n; ++v) on_device += at[v] == side::device ? 1 : 0;
-  // the id lists are written through pointers and the sums kept in locals: stores into the
-  // plan's vectors could alias its members, and push_back checks capacity on every layer
+  // exact sizes, ids written through pointers, sums in locals: no capacity check per layer,
+  // and no allocator call in the loop after which the plan's fields would be reloaded
   p.device_layers.resize(on_device);
   p.server_layers.resize(n - on_device);
   p.shipped_layers.resize(on_device);
@@ -175,9 +175,7 @@ inline plan price(const layer_graph& g, const cost_table& c, const link_values& 
     if (at[v] == side::device) {
       *device_out++ = v;
       device += c.dev[v];
-      bool ships = false;
-      for (const layer_id w : succ) ships = ships || at[w] == side::server;
-      if (ships) {
+      if (std::any_of(succ.begin(), succ.end(), [at](layer_id w) { return at[w] == side::server; })) {
         *shipped_out++ = v;
         shipped_bytes += c.bytes[v];
         upload += transfer(c.bytes[v], l.bandwidth);
