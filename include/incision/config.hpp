@@ -40,6 +40,12 @@
 #else
 #define INCISION_ALWAYS_INLINE inline
 #endif
+/// INCISION_ALWAYS_INLINE_LAMBDA: the same for a lambda (after its parameter list).
+#if defined(__GNUC__) || defined(__clang__)
+#define INCISION_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define INCISION_ALWAYS_INLINE_LAMBDA
+#endif
 
 /// INCISION_THROW(ex): every throw goes through here, so -fno-exceptions builds terminate
 /// with the message instead of failing to compile.

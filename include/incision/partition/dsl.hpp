@@ -85,19 +85,14 @@ class dsl_solver {
  private:
   static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
   static constexpr std::uint32_t result = none - 1;  // target of a server result: download
-  static constexpr std::uint32_t folded = none - 2;  // target of a folded layer
-  // What one layer becomes in the cut graph, while it is built. Vertices are numbered by rank,
-  // counting down the final numbering (vertex = n - 1 - rank, see number_vertices).
+  // The vertices of one layer while the graph is built.
   struct layer_vertices {
-    max_flow::vertex fv;   // its flow vertex; none: contracted input or folded
-    max_flow::vertex aux;  // its auxiliary vertex; none: fewer than two consumers
+    max_flow::vertex fv;        // its flow vertex; none: contracted input
+    max_flow::vertex aux;       // its auxiliary vertex; none: fewer than two consumers
     max_flow::vertex consumer;  // the flow vertex of its only consumer (none: 0 or > 1)
-    // a contracted input: the vertex its transfer feeds as a source arc (none: not shipped);
-    // a layer without successors: `result`; a folded layer: `folded`
-    std::uint32_t target;
   };
-  // What the solves read: one record per unfolded layer (the lists hold room for every layer,
-  // so building them never reallocates).
+  // What the solves read: one record per layer with a flow vertex and one per contracted input
+  // (the lists hold room for every layer, so building them never reallocates).
   struct flow_layer {
     layer_id v;
     max_flow::vertex fv;
@@ -115,18 +110,13 @@ class dsl_solver {
   std::vector<contracted_input> contracted_;
   // folded layers with the predecessor whose side they take, in reverse topological order
   std::vector<std::pair<layer_id, layer_id>> folded_;
-  // scratch of the build: per layer; the unfolded layers in reverse topological order
-  incision::detail::scratch_array<layer_vertices> at_;
-  incision::detail::scratch_array<layer_id> built_;
-  std::size_t built_count_ = 0;
-  incision::detail::scratch_array<std::uint32_t> degree_;  // arc ends per vertex, by rank
+  // scratch of the build: each layer's flow vertex (none: folded or contracted)
+  incision::detail::scratch_array<max_flow::vertex> fv_;
   double value_ = 0.0;
 
-  void number_vertices();
-  void place_arcs();
-  template <class Vertex, class Visit>
-  INCISION_ALWAYS_INLINE void for_each_arc_of(layer_id v, layer_vertices at, const layer_graph::flat_view& adj,
-                                              Vertex vertex, Visit&& visit) const;
+  void build();
+  INCISION_ALWAYS_INLINE void place_arcs_of(layer_vertices at, const layer_id* succ_begin,
+                                            const layer_id* succ_end, std::uint32_t& transfer);
 };
 
 /// @brief Latency-optimal plan (DSL) for @p g priced by @p oracle over @p link.
@@ -142,42 +132,39 @@ template <class Oracle, class Link>
 // Definitions
 // ---------------------------------------------------------------------------------------
 
-// Calls visit(transfer, u, w, cap, reverse_cap) for every arc pair of layer v (its transfer
-// arc first, flagged), with the vertices vertex(rank) of the ranks in `at` (= at_[v], passed by
-// value so the caller's registers serve) and at_. The one description of the arcs:
-// number_vertices counts them, place_arcs places them.
-template <class Vertex, class Visit>
-INCISION_ALWAYS_INLINE void dsl_solver::for_each_arc_of(layer_id v, const layer_vertices at,
-                                                        const layer_graph::flat_view& adj, Vertex vertex,
-                                                        Visit&& visit) const {
+// Places the arcs of a layer (its transfer arc first) into the engine, with the vertices in
+// `at` and those of its successors (already placed: the build runs in reverse topological
+// order); records v's transfer slot in `transfer`.
+INCISION_ALWAYS_INLINE void dsl_solver::place_arcs_of(const layer_vertices at, const layer_id* succ_begin,
+                                                      const layer_id* succ_end, std::uint32_t& transfer) {
   const double inf = max_flow::infinity;
   if (at.aux == none) {  // at most one consumer: a direct transfer arc
     if (at.fv != none && at.consumer != none)
-      visit(true, vertex(at.fv), vertex(at.consumer), 0.0, opt_.precedence ? inf : 0.0);
+      transfer = mf_.place_arc(at.fv, at.consumer, 0.0, opt_.precedence ? inf : 0.0);
     return;
   }
-  const max_flow::vertex aux = vertex(at.aux);
-  const max_flow::vertex fv = at.fv != none ? vertex(at.fv) : none;
-  if (fv != none) visit(true, fv, aux, 0.0, 0.0);
-  const bool back = opt_.precedence && fv != none;
-  for (const layer_id w : adj.successors(v)) {
-    const max_flow::vertex rw = at_.data()[w].fv;
-    if (rw == none) continue;  // folded
-    const max_flow::vertex fw = vertex(rw);
-    visit(false, aux, fw, inf, 0.0);
-    if (back) visit(false, fw, fv, inf, 0.0);
+  if (at.fv != none) transfer = mf_.place_arc(at.fv, at.aux, 0.0, 0.0);
+  const bool back = opt_.precedence && at.fv != none;
+  const max_flow::vertex* const fv_of = fv_.data();
+  for (const layer_id* w = succ_begin; w != succ_end; ++w) {
+    const max_flow::vertex fw = fv_of[*w];
+    if (fw == none) continue;  // folded
+    (void)mf_.place_arc(at.aux, fw, inf, 0.0);
+    if (back) (void)mf_.place_arc(fw, at.fv, inf, 0.0);
   }
 }
 
-// One pass in reverse topological order folds the free layers, ranks the flow vertices and
-// counts their arc ends (every consumer is ranked before its producer), then hands the counts
-// to the engine. Pinned inputs are contracted into the source: their transfer arc becomes a
-// source arc of the consumer (or of the auxiliary vertex), their reverse arcs point into the
-// source and are dropped, their device time is a constant.
-// The final numbering (n - 1 - rank) is topological with each auxiliary vertex right after its
-// producer: neighbours stay close in memory, and the engine's greedy sweep in vertex order
-// routes most of the flow forward before the later stages start.
-inline void dsl_solver::number_vertices() {
+// One pass in reverse topological order builds the cut graph: it folds the free layers, gives
+// every other layer its vertices (numbered in that order: every consumer before its producer)
+// and places its arcs, whose other ends (consumers) are numbered already. Each vertex gets
+// room for its own arcs, known then, and for the arcs its producers will add, at most two
+// per predecessor; the engine skips the unused room. Pinned inputs are contracted into the
+// source: their transfer arc becomes a source arc of the consumer (or of the auxiliary
+// vertex), their reverse arcs point into the source and are dropped, their device time is a
+// constant. An auxiliary vertex is numbered right before its producer, so in the engine's
+// sweeps (from the top: topological order) it comes right after it, and neighbours stay close
+// in memory.
+inline void dsl_solver::build() {
   const layer_graph& g = *g_;
   const std::size_t layers = g.size();
   const layer_graph::flat_view& adj = g.flat();
@@ -185,25 +172,18 @@ inline void dsl_solver::number_vertices() {
   const double* const dev = c_.dev.data();
   const double* const srv = c_.srv.data();
   const double* const bytes = c_.bytes.data();
-  layer_vertices* const at_of = at_.get(layers);  // every entry is written before it is read
-  layer_id* const built = built_.get(layers);
-  std::size_t built_count = 0;
+  max_flow::vertex* const fv_of = fv_.get(layers);  // every entry is written before it is read
   folded_.clear();
   folded_.reserve(layers);
   flow_layers_.clear();
   flow_layers_.reserve(layers);
   contracted_.clear();
   contracted_.reserve(layers);
-  std::uint32_t* const degree = degree_.get(2 * layers);  // at most 2 vertices per layer
-  std::fill_n(degree, 2 * layers, 0U);
+  const std::uint32_t in_room = precedence ? 2 : 1;  // arc ends a producer may add per edge
+  // at most two vertices per layer; rooms: an auxiliary vertex 1 + out-degree, a flow vertex
+  // 1 + out-degree + in_room * in-degree
+  mf_.begin_rooms(2 * layers, 2 * layers + (2 + in_room) * adj.succ.size(), /*descending=*/true);
   max_flow::vertex next = 0;
-  std::size_t pairs = 0;
-  const auto rank = [](max_flow::vertex r) { return r; };
-  const auto count = [&](bool, max_flow::vertex a, max_flow::vertex b, double, double) {
-    ++degree[a];
-    ++degree[b];
-    ++pairs;
-  };
   // raw pointers: the loop may call the allocator (push_back), after which the compiler would
   // reload every vector's data pointer
   const std::uint32_t* const first = adj.first.data();
@@ -218,63 +198,38 @@ inline void dsl_solver::number_vertices() {
     std::uint32_t consumers = 0;  // successors with a flow vertex
     max_flow::vertex consumer = none;
     for (const layer_id* w = succ_begin; w != succ_end; ++w) {
-      const max_flow::vertex fw = at_of[*w].fv;
+      const max_flow::vertex fw = fv_of[*w];
       consumers += fw != none ? 1U : 0U;
       consumer = fw != none ? fw : consumer;
     }
     const std::uint32_t in_degree = pred_first[v + 1] - pred_first[v];
-    layer_vertices at{none, none, none, none};
     if (precedence && consumers == 0 && in_degree == 1 && dev[v] == 0.0 && srv[v] == 0.0 &&
         (succ_begin != succ_end || bytes[v] == 0.0)) {
-      at.target = folded;
-      at_of[v] = at;
+      fv_of[v] = none;
       folded_.emplace_back(v, pred[pred_first[v]]);
       continue;
     }
     const bool contracted = pin_inputs && in_degree == 0;
-    if (consumers > 1) at.aux = next++;  // before fv: the final numbering puts it right after fv
-    if (!contracted) at.fv = next++;
-    if (consumers == 1) at.consumer = consumer;
-    if (contracted) at.target = consumers > 1 ? at.aux : at.consumer;
-    else if (succ_begin == succ_end) at.target = result;
-    at_of[v] = at;
-    // records by rank (place_arcs renumbers them); a layer with arcs gets its record when they
-    // are placed, since a flow layer's record holds the slot of its transfer arc
-    if (contracted) contracted_.push_back({v, at.target});
-    if (consumers == 0) {
-      if (!contracted) flow_layers_.push_back({v, at.fv, at.target});
-      continue;  // no arcs
+    layer_vertices at{none, none, consumers == 1 ? consumer : none};
+    if (consumers > 1) {  // before fv: the engine sweeps from the top, so it comes right after fv
+      at.aux = next++;
+      mf_.open_vertex(at.aux, (contracted ? 0U : 1U) + consumers);
     }
-    if (contracted && consumers == 1) continue;  // its transfer is a source arc
-    built[built_count++] = v;
-    for_each_arc_of(v, at, adj, rank, count);
+    if (!contracted) {
+      at.fv = next++;
+      const std::uint32_t own = consumers == 0 ? 0U : consumers == 1 || !precedence ? 1U : 1U + consumers;
+      mf_.open_vertex(at.fv, own + in_room * in_degree);
+    }
+    fv_of[v] = at.fv;
+    if (contracted) {
+      contracted_.push_back({v, consumers > 1 ? at.aux : at.consumer});
+      if (consumers <= 1) continue;  // no arcs: its transfer is a source arc
+    }
+    std::uint32_t transfer = succ_begin == succ_end ? result : none;
+    place_arcs_of(at, succ_begin, succ_end, transfer);
+    if (!contracted) flow_layers_.push_back({v, at.fv, transfer});
   }
-  built_count_ = built_count;
-  const max_flow::vertex n = next;
-  mf_.begin_counting(n, pairs);
-  for (max_flow::vertex r = 0; r < n; ++r) mf_.count_ends(n - 1 - r, degree[r]);
-}
-
-// Writes the cut graph into the engine's CSR arrays, layer by layer in topological order, and
-// the records the solves read.
-inline void dsl_solver::place_arcs() {
-  const layer_graph::flat_view& adj = g_->flat();
-  const auto n = static_cast<max_flow::vertex>(mf_.num_vertices());
-  const auto vertex = [n](max_flow::vertex r) { return n - 1 - r; };
-  mf_.place_arcs();
-  for (flow_layer& f : flow_layers_) f.fv = vertex(f.fv);  // so far only the layers without arcs
-  for (contracted_input& in : contracted_) in.target = in.target != none ? vertex(in.target) : none;
-  const layer_id* const built = built_.data();
-  const layer_vertices* const at_of = at_.data();
-  for (std::size_t i = built_count_; i-- > 0;) {
-    const layer_id v = built[i];
-    const layer_vertices at = at_of[v];
-    if (at.fv != none) flow_layers_.push_back({v, vertex(at.fv), none});
-    for_each_arc_of(v, at, adj, vertex, [&](bool transfer, max_flow::vertex a, max_flow::vertex b, double cap, double rev) {
-      const max_flow::arc_id slot = mf_.place_arc(a, b, cap, rev);
-      if (transfer) flow_layers_.back().target = slot;
-    });
-  }
+  mf_.end_rooms(next);
 }
 
 template <class Oracle>
@@ -285,8 +240,7 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   c_ = std::move(c);
   g_ = &g;
   opt_ = opt;
-  number_vertices();
-  place_arcs();
+  build();
 }
 
 inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_weights& w,

@@ -6,7 +6,8 @@
 ///  1. sweeps in vertex order (forward, backward, forward; stop when no excess is left): each
 ///     vertex with excess drains into its own sink arc, then into its neighbours' sink arcs,
 ///     then hands the rest on in the sweep direction. Callers that number vertices in
-///     topological order (DSL does) get most of the flow routed here;
+///     topological order get most of the flow routed here; DSL numbers them in reverse
+///     topological order and has the sweeps start from the top (begin_rooms(..., descending));
 ///  2. forest pushes (at most 4 rounds, while they gain): a breadth-first forest of residual arcs
 ///     grown from every vertex still holding excess; each tree's absorbable amount (sink
 ///     residuals, capped by the tree arcs) is computed bottom-up and the excess distributed
@@ -23,9 +24,11 @@
 /// pre-cancelled (min(source cap, sink cap) is pushed straight through, so each vertex keeps at
 /// most one terminal arc); arcs live in compressed (CSR) arrays ({head, reverse} pairs and
 /// residuals), built once; repeated solves with new capacities on the same topology reuse every
-/// buffer and allocate nothing. Two ways to build: add_arc() (an arc list, compiled on the first
-/// solve), or count_arc() / place_arcs() / place_arc(), which write the CSR arrays directly (no
-/// arc list, less memory; dsl_solver uses it).
+/// buffer and allocate nothing. Three ways to build: add_arc() (an arc list, compiled on the
+/// first solve); count_arc() / place_arcs() / place_arc(), which write the CSR arrays directly
+/// (no arc list, less memory); or begin_rooms() / open_vertex() / place_arc(), one pass without
+/// counting, where each vertex gets room for at least its arcs and the loops skip what is left
+/// over (dsl_solver uses it: the cut graph is placed while it is numbered).
 ///
 /// Capacities are doubles; +infinity (max_flow::infinity) is represented explicitly, never as a
 /// big-M. A push never subtracts to produce a near-zero residue: a saturating push sets the
@@ -43,6 +46,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <type_traits>
@@ -99,6 +103,28 @@ class max_flow {
   /// @brief Places a counted pair u -> v (@p cap) and v -> u (@p reverse_cap).
   /// @return its slot, for set_slot.
   arc_id place_arc(vertex u, vertex v, double cap, double reverse_cap = 0.0) noexcept;
+
+  // --- building in one pass, with room per vertex -------------------------------------------
+  /// @brief Like reset(), for building without counting first: room for up to @p max_vertices
+  /// vertices and @p max_slots arc ends. Then open_vertex() the vertices 0, 1, ... in order,
+  /// each with room for at least its arc ends (unused room is a gap no loop visits), and
+  /// place_arc() pairs between open vertices as they come; end_rooms() closes the build.
+  /// @p descending: the vertices are numbered against the flow's main direction (reverse
+  /// topological order), so the greedy sweeps start from the top.
+  void begin_rooms(std::size_t max_vertices, std::size_t max_slots, bool descending = false);
+  /// @brief Opens vertex @p v (the next one) with room for @p room arc ends.
+  void open_vertex(vertex v, std::uint32_t room) noexcept {
+    INCISION_ASSERT(next_slot_ + room <= laid_slots_, "max_flow::open_vertex: more room than laid out");
+    first_[v] = next_slot_;
+    end_[v] = next_slot_;
+    next_slot_ += room;
+  }
+  /// @brief Ends a build begun with begin_rooms(): @p num_vertices vertices were opened.
+  void end_rooms(std::size_t num_vertices) noexcept {
+    n_ = num_vertices;
+    slots_ = next_slot_;
+    clear_terminals();
+  }
   /// @brief Sets the capacities of a placed pair (no allocation).
   void set_slot(arc_id slot, double cap, double reverse_cap = 0.0) noexcept {
     cap_[slot] = cap;
@@ -164,10 +190,14 @@ class max_flow {
   // the arc slots are added to a layout with the same vertex count.
   std::unique_ptr<std::byte[]> block_;
   std::size_t block_bytes_ = 0;
-  std::size_t slots_ = 0;              // arc slots laid out (2m)
+  std::size_t slots_ = 0;              // arc slots in use (2m, and the gaps of a roomed build)
+  std::size_t laid_n_ = 0, laid_slots_ = 0;  // what the block is carved for
+  std::uint32_t next_slot_ = 0;        // a roomed build: the first slot not given to a vertex
+  bool descending_ = false;            // vertices numbered against the flow (begin_rooms)
   double* src_ = nullptr;              // terminal capacities as set
   double* snk_ = nullptr;
   std::uint32_t* first_ = nullptr;     // n + 1 (degree counts while counting)
+  std::uint32_t* end_ = nullptr;       // end of each vertex's arcs (the fill cursor while building)
   double* excess_ = nullptr;
   double* sink_res_ = nullptr;
   double* demand_ = nullptr;           // forest push
@@ -223,6 +253,7 @@ inline std::size_t max_flow::carve(std::size_t n, std::size_t slots, std::byte* 
   take(src_, n);  // the prefix
   take(snk_, n);
   take(first_, n + 1);
+  take(end_, n);
   take(excess_, n);
   take(sink_res_, n);
   take(demand_, n);
@@ -239,7 +270,7 @@ inline void max_flow::layout(std::size_t n, std::size_t slots) {
   const std::size_t bytes = carve(n, slots, nullptr);
   if (bytes > block_bytes_) {
     auto block = std::make_unique_for_overwrite<std::byte[]>(bytes);
-    if (block_ && n == n_) {  // keep the prefix
+    if (block_ && n == laid_n_) {  // keep the prefix
       const std::size_t prefix = reinterpret_cast<std::byte*>(excess_) - block_.get();
       std::copy_n(block_.get(), prefix, block.get());
     }
@@ -249,16 +280,19 @@ inline void max_flow::layout(std::size_t n, std::size_t slots) {
   (void)carve(n, slots, block_.get());
   n_ = n;
   slots_ = slots;
+  laid_n_ = n;
+  laid_slots_ = slots;
 }
 
 inline max_flow::max_flow(const max_flow& other)
     : n_(other.n_), specs_(other.specs_), pos_(other.pos_), dirty_(other.dirty_), slots_(other.slots_),
-      value_(other.value_), stats_(other.stats_) {
+      laid_n_(other.laid_n_), laid_slots_(other.laid_slots_), next_slot_(other.next_slot_),
+      descending_(other.descending_), value_(other.value_), stats_(other.stats_) {
   if (other.block_) {
     block_ = std::make_unique_for_overwrite<std::byte[]>(other.block_bytes_);
     block_bytes_ = other.block_bytes_;
     std::copy_n(other.block_.get(), block_bytes_, block_.get());
-    (void)carve(n_, slots_, block_.get());
+    (void)carve(laid_n_, laid_slots_, block_.get());
   }
 }
 
@@ -272,9 +306,14 @@ inline void max_flow::swap(max_flow& other) noexcept {
   swap(block_, other.block_);
   swap(block_bytes_, other.block_bytes_);
   swap(slots_, other.slots_);
+  swap(laid_n_, other.laid_n_);
+  swap(laid_slots_, other.laid_slots_);
+  swap(next_slot_, other.next_slot_);
+  swap(descending_, other.descending_);
   swap(src_, other.src_);
   swap(snk_, other.snk_);
   swap(first_, other.first_);
+  swap(end_, other.end_);
   swap(excess_, other.excess_);
   swap(sink_res_, other.sink_res_);
   swap(demand_, other.demand_);
@@ -290,6 +329,7 @@ inline void max_flow::swap(max_flow& other) noexcept {
 
 inline void max_flow::reset(std::size_t num_vertices) {
   layout(num_vertices, 0);
+  descending_ = false;
   specs_.clear();
   clear_terminals();
   dirty_ = true;
@@ -318,6 +358,7 @@ inline void max_flow::begin_counting(std::size_t num_vertices, std::size_t expec
   specs_.clear();
   pos_.clear();
   dirty_ = false;
+  descending_ = false;
   std::fill_n(first_, n_ + 1, 0U);
   clear_terminals();
 }
@@ -325,15 +366,23 @@ inline void max_flow::begin_counting(std::size_t num_vertices, std::size_t expec
 inline void max_flow::place_arcs() {
   for (std::size_t v = 0; v < n_; ++v) first_[v + 1] += first_[v];
   layout(n_, first_[n_]);
-  // current_ is the fill cursor until solve() resets it
-  std::copy_n(first_, n_, current_);
+  std::copy_n(first_, n_, end_);  // the fill cursors: each ends at first_[v + 1]
+}
+
+inline void max_flow::begin_rooms(std::size_t max_vertices, std::size_t max_slots, bool descending) {
+  layout(max_vertices, max_slots);
+  specs_.clear();
+  pos_.clear();
+  dirty_ = false;
+  descending_ = descending;
+  next_slot_ = 0;
 }
 
 inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, double reverse_cap) noexcept {
   INCISION_ASSERT(u < n_ && v < n_ && u != v, "max_flow::place_arc: bad endpoints");
-  const std::uint32_t p = current_[u]++;
-  const std::uint32_t q = current_[v]++;
-  INCISION_ASSERT(p < first_[u + 1] && q < first_[v + 1], "max_flow::place_arc: pair not counted");
+  const std::uint32_t p = end_[u]++;
+  const std::uint32_t q = end_[v]++;
+  INCISION_ASSERT(p < slots_ && q < slots_, "max_flow::place_arc: pair not counted or no room");
   links_[p] = link{v, q};
   links_[q] = link{u, p};
   cap_[p] = cap;
@@ -363,6 +412,7 @@ inline void max_flow::label_distances() noexcept {
   const link* const links = links_;
   const double* const res = res_;
   const std::uint32_t* const first = first_;
+  const std::uint32_t* const end = end_;
   std::fill_n(label, n_, dead);
   std::size_t qh = 0, qt = 0;
   for (vertex v = 0; v < n_; ++v)
@@ -373,7 +423,7 @@ inline void max_flow::label_distances() noexcept {
   while (qh < qt) {
     const vertex u = queue[qh++];
     const std::uint32_t du = label[u] + 1;
-    for (std::uint32_t a = first[u], e = first[u + 1]; a < e; ++a) {
+    for (std::uint32_t a = first[u], e = end[u]; a < e; ++a) {
       const vertex w = links[a].head;
       if (label[w] != dead || !(res[links[a].rev] > 0.0)) continue;
       label[w] = du;
@@ -395,7 +445,7 @@ inline bool max_flow::greedy_sweep(bool forward) noexcept {
       continue;
     }
     ex = drain(v, ex, value);  // own sink arc first
-    const std::uint32_t end = first_[v + 1];
+    const std::uint32_t end = end_[v];
     for (std::uint32_t a = first_[v]; a < end && ex > 0.0; ++a) {  // two-arc paths to the sink
       const vertex w = links_[a].head;
       const double sr = sink_res_[w];
@@ -446,7 +496,7 @@ inline bool max_flow::forest_push() noexcept {
   const double floor = 1e-12 * excess;
   for (std::size_t qh = 0; qh < qt; ++qh) {
     const vertex u = queue_[qh];
-    for (std::uint32_t a = first_[u], e = first_[u + 1]; a < e; ++a) {
+    for (std::uint32_t a = first_[u], e = end_[u]; a < e; ++a) {
       const vertex w = links_[a].head;
       if (label_[w] == none - 1 && res_[a] > floor) {
         label_[w] = a;
@@ -470,7 +520,7 @@ inline bool max_flow::forest_push() noexcept {
     double ex = excess_[v];
     if (!routable(ex) || !(demand_[v] > 0.0)) continue;
     ex = drain(v, ex, value);
-    for (std::uint32_t a = first_[v], e = first_[v + 1]; a < e && ex > 0.0; ++a) {
+    for (std::uint32_t a = first_[v], e = end_[v]; a < e && ex > 0.0; ++a) {
       const vertex w = links_[a].head;
       if (label_[w] != a) continue;  // not a tree arc of v
       double d = ex < res_[a] ? ex : res_[a];
@@ -488,9 +538,10 @@ inline bool max_flow::forest_push() noexcept {
 
 // Stages 1 and 2; returns whether any vertex still holds excess.
 inline bool max_flow::preflow_heuristics() {
-  bool left = greedy_sweep(true);
+  // along the flow first: forward in vertex order, unless numbered against it
+  bool left = greedy_sweep(!descending_);
   stats_.sweeps = 1;
-  for (int k = 1; left && k < 3; ++k, ++stats_.sweeps) left = greedy_sweep(k % 2 == 0);
+  for (int k = 1; left && k < 3; ++k, ++stats_.sweeps) left = greedy_sweep((k % 2 == 0) != descending_);
   for (int k = 0; left && k < 4; ++k) {
     ++stats_.forest_rounds;
     if (!forest_push()) break;
@@ -535,7 +586,7 @@ inline void max_flow::augment_paths() noexcept {
           continue;
         }
         std::uint32_t a = current_[u];
-        const std::uint32_t end = first_[u + 1];
+        const std::uint32_t end = end_[u];
         while (a < end && !(res_[a] > 0.0 && label_[links_[a].head] + 1 == label_[u])) ++a;
         current_[u] = a;
         if (a < end) {  // advance
@@ -555,7 +606,7 @@ inline void max_flow::augment_paths() noexcept {
 inline double max_flow::solve() {
   if (dirty_) compile_specs();
   const auto n = static_cast<std::uint32_t>(n_);
-  std::copy_n(cap_, slots_, res_);
+  std::memcpy(res_, cap_, slots_ * sizeof(double));  // bytes: a roomed build's gaps hold no value
   stats_ = {};
   bool active = false;
   double value = 0.0;  // locals: stores through the arrays could alias the members
