@@ -3,12 +3,13 @@
 # simulation (valgrind: apt-get install valgrind): dsl_repeat runs N = 200 and N = 0 calls and the
 # difference is divided by 200, so loading the graph cancels out.
 #   bench/instruction_counts.sh [graph name = op_resnet50_inference] [bandwidth] [oneshot|resolve]
+# DSL_REPEAT=<path> counts another build of dsl_repeat (an older commit's, to compare).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 graph="${1:-op_resnet50_inference}"
 bandwidth="${2:-2147483648}"
 mode="${3:-oneshot}"
-exe="$root/build/bench/bench/dsl_repeat"
+exe="${DSL_REPEAT:-$root/build/bench/bench/dsl_repeat}"
 [[ -x "$exe" ]] || { echo "build it first: cmake --build build/bench --target dsl_repeat" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 tmp="$(mktemp -d)"
