@@ -10,6 +10,7 @@
 #include <limits>
 #include <tuple>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace ip = incision::partition;
@@ -159,74 +160,74 @@ TEST_CASE("max_flow equals Edmonds-Karp on larger DAG-shaped graphs (sweeps, for
   CHECK(blocking > 0);
 }
 
+namespace {
+// A random graph of 2-31 vertices for comparing the constructions: pairs with finite or
+// infinite capacities, terminals, and the arc list already built.
+struct construction_case {
+  std::size_t n = 0;
+  std::vector<std::tuple<ip::max_flow::vertex, ip::max_flow::vertex, double, double>> arcs;
+  std::vector<std::uint32_t> degree;  // arc ends per vertex
+  std::vector<std::pair<double, double>> terminals;
+};
+
+construction_case random_construction_case(std::mt19937_64& rng, ip::max_flow& listed) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  construction_case c;
+  c.n = 2 + rng() % 30;
+  c.degree.assign(c.n, 0);
+  for (std::size_t k = 0, m = rng() % (3 * c.n); k < m; ++k) {
+    const auto a = static_cast<ip::max_flow::vertex>(rng() % c.n), b = static_cast<ip::max_flow::vertex>(rng() % c.n);
+    if (a == b) continue;
+    c.arcs.emplace_back(a, b, u(rng) < 0.1 ? inf : u(rng), u(rng) < 0.5 ? 0.0 : inf);
+    ++c.degree[a];
+    ++c.degree[b];
+  }
+  for (std::size_t v = 0; v < c.n; ++v) c.terminals.emplace_back(u(rng) < 0.5 ? 0.0 : u(rng), u(rng) < 0.5 ? 0.0 : u(rng));
+  listed.reset(c.n);
+  for (const auto& [a, b, cap, rev] : c.arcs) listed.add_arc(a, b, cap, rev);
+  for (ip::max_flow::vertex v = 0; v < c.n; ++v) listed.set_terminal(v, c.terminals[v].first, c.terminals[v].second);
+  return c;
+}
+}  // namespace
+
 TEST_CASE("max_flow built directly in CSR form equals the arc-list form") {
   std::mt19937_64 rng(11);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
   ip::max_flow listed, direct;
   for (int trial = 0; trial < 500; ++trial) {
-    const std::size_t n = 2 + rng() % 30;
-    std::vector<std::tuple<ip::max_flow::vertex, ip::max_flow::vertex, double, double>> arcs;
-    for (std::size_t k = 0, m = rng() % (3 * n); k < m; ++k) {
-      const auto a = static_cast<ip::max_flow::vertex>(rng() % n), b = static_cast<ip::max_flow::vertex>(rng() % n);
-      if (a != b) arcs.emplace_back(a, b, u(rng) < 0.1 ? inf : u(rng), u(rng) < 0.5 ? 0.0 : inf);
-    }
-    listed.reset(n);
-    direct.begin_counting(n);
-    for (const auto& [a, b, c, r] : arcs) {
-      listed.add_arc(a, b, c, r);
-      direct.count_arc(a, b);
-    }
+    const construction_case c = random_construction_case(rng, listed);
+    direct.begin_counting(c.n);
+    for (const auto& [a, b, cap, rev] : c.arcs) direct.count_arc(a, b);
     direct.place_arcs();
     std::vector<ip::max_flow::arc_id> slots;
-    for (const auto& [a, b, c, r] : arcs) slots.push_back(direct.place_arc(a, b, 0.0, 0.0));
-    for (std::size_t i = 0; i < arcs.size(); ++i) direct.set_slot(slots[i], std::get<2>(arcs[i]), std::get<3>(arcs[i]));
-    for (ip::max_flow::vertex v = 0; v < n; ++v) {
-      const double s = u(rng) < 0.5 ? 0.0 : u(rng), t = u(rng) < 0.5 ? 0.0 : u(rng);
-      listed.set_terminal(v, s, t);
-      direct.set_terminal(v, s, t);
-    }
+    for (const auto& [a, b, cap, rev] : c.arcs) slots.push_back(direct.place_arc(a, b, 0.0, 0.0));
+    for (std::size_t i = 0; i < c.arcs.size(); ++i) direct.set_slot(slots[i], std::get<2>(c.arcs[i]), std::get<3>(c.arcs[i]));
+    for (ip::max_flow::vertex v = 0; v < c.n; ++v) direct.set_terminal(v, c.terminals[v].first, c.terminals[v].second);
     INFO("trial " << trial);
     REQUIRE(direct.solve() == listed.solve());
-    for (ip::max_flow::vertex v = 0; v < n; ++v) REQUIRE(direct.on_source_side(v) == listed.on_source_side(v));
+    for (ip::max_flow::vertex v = 0; v < c.n; ++v) REQUIRE(direct.on_source_side(v) == listed.on_source_side(v));
   }
 }
 
 TEST_CASE("max_flow built in one pass with room per vertex equals the arc-list form") {
   std::mt19937_64 rng(12);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
   ip::max_flow listed, roomed;
   for (int trial = 0; trial < 500; ++trial) {
-    const std::size_t n = 2 + rng() % 30;
-    std::vector<std::tuple<ip::max_flow::vertex, ip::max_flow::vertex, double, double>> arcs;
-    std::vector<std::uint32_t> degree(n, 0);
-    for (std::size_t k = 0, m = rng() % (3 * n); k < m; ++k) {
-      const auto a = static_cast<ip::max_flow::vertex>(rng() % n), b = static_cast<ip::max_flow::vertex>(rng() % n);
-      if (a == b) continue;
-      arcs.emplace_back(a, b, u(rng) < 0.1 ? inf : u(rng), u(rng) < 0.5 ? 0.0 : inf);
-      ++degree[a];
-      ++degree[b];
-    }
-    listed.reset(n);
-    for (const auto& [a, b, c, r] : arcs) listed.add_arc(a, b, c, r);
+    const construction_case c = random_construction_case(rng, listed);
     // rooms with unused slack (gaps the loops must skip), a generous bound on the layout, and
     // either sweep order
-    const std::size_t max_vertices = n + rng() % 5;
-    roomed.begin_rooms(max_vertices, 2 * arcs.size() + 3 * max_vertices, rng() % 2 == 0);
-    for (ip::max_flow::vertex v = 0; v < n; ++v) roomed.open_vertex(v, degree[v] + static_cast<std::uint32_t>(rng() % 4));
-    for (const auto& [a, b, c, r] : arcs) (void)roomed.place_arc(a, b, c, r);
-    roomed.end_rooms(n);
-    for (ip::max_flow::vertex v = 0; v < n; ++v) {
-      const double s = u(rng) < 0.5 ? 0.0 : u(rng), t = u(rng) < 0.5 ? 0.0 : u(rng);
-      listed.set_terminal(v, s, t);
-      roomed.set_terminal(v, s, t);
-    }
+    const std::size_t max_vertices = c.n + rng() % 5;
+    roomed.begin_rooms(max_vertices, 2 * c.arcs.size() + 3 * max_vertices, rng() % 2 == 0);
+    for (ip::max_flow::vertex v = 0; v < c.n; ++v) roomed.open_vertex(v, c.degree[v] + static_cast<std::uint32_t>(rng() % 4));
+    for (const auto& [a, b, cap, rev] : c.arcs) (void)roomed.place_arc(a, b, cap, rev);
+    roomed.end_rooms(c.n);
+    for (ip::max_flow::vertex v = 0; v < c.n; ++v) roomed.set_terminal(v, c.terminals[v].first, c.terminals[v].second);
     INFO("trial " << trial);
     const double want = listed.solve();
     REQUIRE(roomed.solve() == doctest::Approx(want).epsilon(1e-12));
-    for (ip::max_flow::vertex v = 0; v < n; ++v) REQUIRE(roomed.on_source_side(v) == listed.on_source_side(v));
+    for (ip::max_flow::vertex v = 0; v < c.n; ++v) REQUIRE(roomed.on_source_side(v) == listed.on_source_side(v));
     ip::max_flow copy = roomed;  // a copy carves its block like the original
     REQUIRE(copy.solve() == roomed.solve());
-    for (ip::max_flow::vertex v = 0; v < n; ++v) REQUIRE(copy.on_source_side(v) == roomed.on_source_side(v));
+    for (ip::max_flow::vertex v = 0; v < c.n; ++v) REQUIRE(copy.on_source_side(v) == roomed.on_source_side(v));
   }
 }
 

@@ -106,13 +106,14 @@ class max_flow {
 
   // --- building in one pass, with room per vertex -------------------------------------------
   /// @brief Like reset(), for building without counting first: room for up to @p max_vertices
-  /// vertices and @p max_slots arc ends. Then open_vertex() the vertices 0, 1, ... in order,
-  /// each with room for at least its arc ends (unused room is a gap no loop visits), and
+  /// vertices and @p max_slots arc ends. Then open_vertex() each vertex once, with room for at
+  /// least its arc ends (unused room is a gap no loop visits; more arcs than room would spill
+  /// into the next vertex's, which only debug builds catch at the end of the layout), and
   /// place_arc() pairs between open vertices as they come; end_rooms() closes the build.
   /// @p descending: the vertices are numbered against the flow's main direction (reverse
   /// topological order), so the greedy sweeps start from the top.
   void begin_rooms(std::size_t max_vertices, std::size_t max_slots, bool descending = false);
-  /// @brief Opens vertex @p v (the next one) with room for @p room arc ends.
+  /// @brief Opens vertex @p v with room for @p room arc ends, after the rooms given so far.
   void open_vertex(vertex v, std::uint32_t room) noexcept {
     INCISION_ASSERT(next_slot_ + room <= laid_slots_, "max_flow::open_vertex: more room than laid out");
     first_[v] = next_slot_;
