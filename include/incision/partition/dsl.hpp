@@ -34,10 +34,8 @@
 #include <incision/partition/max_flow.hpp>
 #include <incision/partition/plan.hpp>
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <span>
 #include <utility>
 #include <vector>
 

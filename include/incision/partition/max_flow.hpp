@@ -96,8 +96,6 @@ class max_flow {
     ++first_[u + 1];
     ++first_[v + 1];
   }
-  /// @brief Counts @p k pair ends at @p v at once (count_arc counts one at each end).
-  void count_ends(vertex v, std::uint32_t k) noexcept { first_[v + 1] += k; }
   /// @brief Sizes the CSR arrays for the pairs counted.
   void place_arcs();
   /// @brief Places a counted pair u -> v (@p cap) and v -> u (@p reverse_cap).
@@ -187,8 +185,8 @@ class max_flow {
 
   // Every array lives in one allocation, carved by layout(): fewer allocations, and a caller
   // that solves one large graph after another gets the same memory back from the allocator
-  // instead of fresh pages. The prefix (src_, snk_, first_) keeps its place and contents when
-  // the arc slots are added to a layout with the same vertex count.
+  // instead of fresh pages. The prefix (src_, snk_, first_, end_) keeps its place and contents
+  // when the arc slots are added to a layout with the same vertex count.
   std::unique_ptr<std::byte[]> block_;
   std::size_t block_bytes_ = 0;
   std::size_t slots_ = 0;              // arc slots in use (2m, and the gaps of a roomed build)
