@@ -1,4 +1,3 @@
-#include <incision/detail/atomic_file.hpp>
 #include <incision/detail/bytes.hpp>
 
 #include <doctest/doctest.h>
@@ -82,21 +81,4 @@ TEST_CASE("envelope: round trip, and every truncation and single-bit flip is rej
   padded.push_back(std::byte{0});
   CHECK_THROWS_WITH_AS(detail::unseal(padded, 42, "sample"), doctest::Contains("padded"),
                        parse_error);
-}
-
-TEST_CASE("atomic file write replaces the target and leaves no temporary") {
-  const auto dir = std::filesystem::temp_directory_path() / "incision_test_atomic";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / "state.bin";
-  const auto first = detail::seal(1, sample_payload());
-  detail::write_file_atomic(path, first);
-  CHECK(detail::read_file_bytes(path) == first);
-  const auto second = detail::seal(2, sample_payload());
-  detail::write_file_atomic(path, second);
-  CHECK(detail::read_file_bytes(path) == second);
-  CHECK_FALSE(std::filesystem::exists(dir / "state.bin.tmp"));
-  CHECK_THROWS_AS(detail::read_file_bytes(dir / "missing.bin"), io_error);
-  CHECK_THROWS_AS(detail::write_file_atomic(dir / "no" / "such" / "dir.bin", first), io_error);
-  CHECK(detail::read_file_bytes(path) == second);
-  std::filesystem::remove_all(dir);
 }
