@@ -15,6 +15,7 @@
 #include <csignal>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #endif
 
 using namespace incision;
@@ -22,11 +23,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh, empty directory per test, removed on scope exit.
+std::string process_tag() {
+#if defined(__unix__) || defined(__APPLE__)
+  return std::to_string(::getpid());
+#else
+  return "0";
+#endif
+}
+
+// A fresh, empty directory per test (the process id keeps concurrent runs of this binary,
+// e.g. from two build trees, apart), removed on scope exit.
 struct scratch_dir {
   fs::path path;
   explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("incision_test_" + name)) {
+      : path(fs::temp_directory_path() /
+             ("incision_test_" + name + "_" + process_tag())) {
     fs::remove_all(path);
     fs::create_directories(path);
   }
