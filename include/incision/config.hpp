@@ -7,11 +7,20 @@
 #include <cstdio>
 #include <exception>
 
-// Everything lives in a versioned inline namespace so that two extensions built against different
-// versions of these headers can share a process without ODR violations.
+// Everything lives in an inline namespace named after the version (v<major>_<minor>, e.g.
+// incision::v0_1), so that two extensions built against different versions of these headers can
+// share a process without ODR violations: their symbols mangle differently. A patch release keeps
+// the name, so it must keep every layout. No configuration macro changes a layout today; one that
+// does must be pasted into INCISION_ABI_NAMESPACE as well.
+#define INCISION_DETAIL_PASTE_(a, b) a##b
+#define INCISION_DETAIL_PASTE(a, b) INCISION_DETAIL_PASTE_(a, b)
+/// INCISION_ABI_NAMESPACE: the name of the inline namespace, e.g. `v0_1`.
+#define INCISION_ABI_NAMESPACE                                                                  \
+  INCISION_DETAIL_PASTE(INCISION_DETAIL_PASTE(INCISION_DETAIL_PASTE(v, INCISION_VERSION_MAJOR), _), \
+                        INCISION_VERSION_MINOR)
 #define INCISION_BEGIN_NAMESPACE \
   namespace incision {           \
-  inline namespace v0 {
+  inline namespace INCISION_ABI_NAMESPACE {
 #define INCISION_END_NAMESPACE \
   }                            \
   }

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <stdexcept>
+#include <string>
+#include <typeinfo>
 #include <type_traits>
 
 TEST_CASE("exception types derive from the standard hierarchy") {
@@ -20,4 +22,14 @@ TEST_CASE("exception types derive from the standard hierarchy") {
 TEST_CASE("version macros agree") {
   CHECK(INCISION_VERSION == INCISION_VERSION_MAJOR * 10000 + INCISION_VERSION_MINOR * 100 +
                                 INCISION_VERSION_PATCH);
+}
+
+TEST_CASE("the inline namespace is named after the version, so two versions mangle apart") {
+  // Independent of the macro: the name is spelled out from the version numbers.
+  const std::string expected = "v" + std::to_string(INCISION_VERSION_MAJOR) + "_" +
+                               std::to_string(INCISION_VERSION_MINOR);
+  const std::string mangled = typeid(incision::io_error).name();
+  CHECK(mangled.find(expected) != std::string::npos);
+  CHECK(mangled.find("incision") != std::string::npos);
+  static_assert(std::is_same_v<incision::INCISION_ABI_NAMESPACE::io_error, incision::io_error>);
 }
