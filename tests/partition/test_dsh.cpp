@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <limits>
 #include <random>
 
 namespace ip = incision::partition;
@@ -92,4 +94,43 @@ TEST_CASE("bandwidth map agrees with DSL at random bandwidths") {
   const ip::bandwidth_map m(g, 1.0, 2.0);
   CHECK_THROWS_AS((void)m.index(3.0), incision::out_of_range);
   CHECK_THROWS_AS(ip::bandwidth_map(g, 2.0, 1.0), incision::invalid_argument);
+}
+
+TEST_CASE("a plan handed out by the bandwidth map is priced at the bandwidth asked for") {
+  // every time of at(B) equals a fresh dsl(g, B); the plan may differ only on a tie
+  auto check = [](const ip::layer_graph& g, const ip::bandwidth_map& map, double bw, double rtt,
+                  double down) {
+    const ip::simple_link link(bw, rtt, down);
+    const auto direct = ip::dsl(g, g, link);
+    const ip::plan p = map.at(bw);
+    const ip::plan again = ip::evaluate(g, g, link, p.device_layers);  // its placement priced at bw
+    INFO("bw " << bw);
+    REQUIRE(close(p.latency, direct.latency));
+    REQUIRE(close(p.latency, map.latency(bw)));
+    REQUIRE(close(p.upload_time, again.upload_time));
+    REQUIRE(close(p.latency, again.latency));
+    REQUIRE(close(p.max_stage, again.max_stage));
+    REQUIRE(p.device_time == again.device_time);
+    REQUIRE(p.server_time == again.server_time);
+    REQUIRE(close(p.download_time, again.download_time));
+    REQUIRE(p.rtt == again.rtt);
+  };
+  std::mt19937_64 rng(19);
+  std::uniform_int_distribution<std::size_t> size(1, 12);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int trial = 0; trial < 300; ++trial) {
+    const auto g = random_dag(rng, size(rng), 0.35, trial % 4 == 0, trial % 2 == 0);
+    const double rtt = trial % 3 == 0 ? 0.5 : 0.0;
+    const double down = trial % 5 == 0 ? 3.0 : std::numeric_limits<double>::infinity();
+    const ip::bandwidth_map map(g, g, ip::simple_link(1.0, rtt, down), 0.01, 1000.0);
+    INFO("trial " << trial);
+    for (int k = 0; k < 10; ++k) check(g, map, std::exp(std::log(0.01) + u(rng) * std::log(1e5)), rtt, down);
+  }
+  for (const char* name : {"layer_resnet50_inference.json", "layer_inceptionv3_inference.json",
+                           "op_resnet50_inference.json", "layer_bert24_inference.json"}) {
+    const auto g = ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / name);
+    const ip::bandwidth_map map(g, 1e5, 1e10);
+    INFO(name);
+    for (const double bw : {1e5, 3e6, 1e8, 7.7e8, 1e10}) check(g, map, bw, 0.0, std::numeric_limits<double>::infinity());
+  }
 }

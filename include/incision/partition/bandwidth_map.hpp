@@ -42,7 +42,9 @@ class bandwidth_map {
 
   /// @brief Number of distinct optimal plans k.
   [[nodiscard]] std::size_t size() const noexcept { return plans_.size(); }
-  /// @brief The plans, from the highest bandwidth to the lowest.
+  /// @brief The plans, from the highest bandwidth to the lowest. Each is priced at the
+  /// bandwidth where the construction solved it (a range end or a breakpoint); at() prices one
+  /// at the bandwidth asked for.
   [[nodiscard]] const std::vector<plan>& plans() const noexcept { return plans_; }
   /// @brief The k-1 breakpoints in bytes/second, decreasing: plan i is optimal on
   /// [breakpoints()[i], breakpoints()[i-1]].
@@ -52,8 +54,9 @@ class bandwidth_map {
   /// @brief Index of the optimal plan at @p bandwidth (binary search, O(log k)).
   /// @throws out_of_range outside [min_bandwidth, max_bandwidth].
   [[nodiscard]] std::size_t index(double bandwidth) const;
-  /// @brief The optimal plan at @p bandwidth. @throws out_of_range as index().
-  [[nodiscard]] const plan& at(double bandwidth) const { return plans_[index(bandwidth)]; }
+  /// @brief The optimal plan at @p bandwidth, priced at @p bandwidth (upload time, latency and
+  /// max stage; the other times do not depend on it). @throws out_of_range as index().
+  [[nodiscard]] plan at(double bandwidth) const;
   /// @brief The optimal latency at @p bandwidth (a + s / B of the optimal plan).
   [[nodiscard]] double latency(double bandwidth) const {
     const std::size_t i = index(bandwidth);
@@ -158,6 +161,16 @@ inline std::vector<double> bandwidth_map::breakpoints() const {
   b.reserve(breaks_u_.size());
   for (const double u : breaks_u_) b.push_back(1.0 / u);
   return b;
+}
+
+inline plan bandwidth_map::at(double bandwidth) const {
+  plan p = plans_[index(bandwidth)];
+  // the stored plan carries the times of the bandwidth it was solved at; only the upload
+  // depends on the bandwidth (latency = a + s / B, the same line latency() reads)
+  p.upload_time = detail::transfer(p.shipped_bytes, bandwidth);
+  p.latency = p.device_time + p.upload_time + p.server_time + p.download_time + p.rtt;
+  p.max_stage = std::max(std::max(p.device_time, p.upload_time), std::max(p.server_time, p.download_time));
+  return p;
 }
 
 inline std::size_t bandwidth_map::index(double bandwidth) const {
