@@ -5,14 +5,23 @@
 /// C. Hu, W. Bao, D. Wang, F. Liu, "Dynamic Adaptive DNN Surgery for Inference Acceleration on
 /// the Edge", IEEE INFOCOM 2019 (DADS), Algorithm 2 / Theorem 1 (3-approximation of ECDI-H).
 ///
+/// Guarantee (DADS Theorem 1's argument, counted per stage): the result's max stage is at most
+/// k times the optimum, k = the number of pipeline stages that can be nonzero: 3 with a free
+/// download (the paper's model), 4 with a finite download bandwidth. Proof: the unweighted
+/// point is evaluated, so max_stage(DSH) <= max_stage(DSL) <= latency(DSL) - rtt <= latency(opt)
+/// - rtt <= k * max_stage(opt). The 4 is reached: a 6-layer case in tests/partition/test_dsh.cpp
+/// gives 3.9998.
+///
 /// Deviations from Algorithm 2 (named in docs/partition.md):
-///  - the (alpha, gamma) grid is log-spaced and capped (`grid` points per axis, range
-///    [1/R, R] with R = min(max_ratio, total compute / smallest positive transfer time)),
-///    instead of a linear grid from 0 whose size explodes when a transfer time is tiny;
+///  - the (alpha, gamma) grid is log-spaced and capped (`grid` points per axis, at most
+///    dsh_options::max_grid, range [1/R, R] with R = min(max_ratio, total compute / smallest
+///    positive transfer time)), instead of a linear grid from 0 whose size explodes when a
+///    transfer time is tiny; at most levels * grid^2 + 1 min-cuts in all;
 ///  - the unweighted point alpha = gamma = 1 (plain DSL) is always evaluated first, which is what
-///    the 3x guarantee rests on; all-device is also evaluated;
+///    the guarantee rests on; all-device is also evaluated;
 ///  - each refinement level shrinks the range around the best point by the grid step, for
-///    `levels` levels or until the best max stage improves by less than `tolerance` (relative).
+///    `levels` levels (at most dsh_options::max_levels) or until the best max stage improves by
+///    less than `tolerance` (relative).
 /// Every candidate is priced with the unscaled times; ties keep the earlier (lower latency) plan.
 #pragma once
 
@@ -26,6 +35,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 INCISION_BEGIN_NAMESPACE
@@ -33,8 +44,10 @@ namespace partition {
 
 /// @brief Search parameters of DSH.
 struct dsh_options {
-  int grid = 7;             ///< points per axis and level (>= 2)
-  int levels = 4;           ///< refinement levels (>= 1)
+  static constexpr int max_grid = 64;    ///< cap of `grid`: 4,096 min-cuts per level
+  static constexpr int max_levels = 16;  ///< cap of `levels`
+  int grid = 7;             ///< points per axis and level, in [2, max_grid]
+  int levels = 4;           ///< refinement levels, in [1, max_levels]
   double max_ratio = 1e6;   ///< cap of the weight range [1/R, R]
   double tolerance = 1e-9;  ///< stop when the relative improvement of a level is below this
 };
@@ -77,9 +90,13 @@ inline double max_stage_of(const layer_graph& g, const cost_table& c, const link
 }  // namespace detail
 
 inline plan dsh(dsl_solver& solver, const detail::link_values& l, const dsh_options& opt) {
-  if (opt.grid < 2 || opt.levels < 1 || !(opt.max_ratio >= 1.0) || !(opt.tolerance >= 0.0))
+  // the grid is capped: the work is levels * grid^2 min-cuts
+  if (opt.grid < 2 || opt.grid > dsh_options::max_grid || opt.levels < 1 || opt.levels > dsh_options::max_levels ||
+      !(opt.max_ratio >= 1.0) || !(opt.tolerance >= 0.0))
     INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "dsh: need grid >= 2, levels >= 1, max_ratio >= 1, tolerance >= 0")));
+        "partition", "dsh: need 2 <= grid <= " + std::to_string(dsh_options::max_grid) + ", 1 <= levels <= " +
+                         std::to_string(dsh_options::max_levels) + ", max_ratio >= 1, tolerance >= 0; got grid " +
+                         std::to_string(opt.grid) + ", levels " + std::to_string(opt.levels))));
   detail::check_link(l);
   const layer_graph& g = solver.graph();
   const auto& c = solver.costs();
@@ -142,6 +159,7 @@ template <class Oracle, class Link>
 plan dsh(const layer_graph& g, const Oracle& oracle, const Link& link, const dsh_options& opt) {
   INCISION_PARTITION_CHECK_ORACLE("dsh", Oracle);
   INCISION_PARTITION_CHECK_LINK("dsh", Link);
+  g.require_nonempty("dsh");  // before assign(), which would name dsl
   const auto l = detail::resolve_link(link);
   detail::check_link(l);
   dsl_solver s;
