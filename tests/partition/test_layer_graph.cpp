@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -50,6 +51,76 @@ TEST_CASE("cycle detection also works when ids are not in topological order") {
   g.add_edge(3, 0);
   const auto& order = g.topological_order();
   CHECK(order == std::vector<ip::layer_id>{3, 2, 1, 0});
+}
+
+TEST_CASE("cycle checks agree with a plain reachability search on random edge orders") {
+  // the two-way search against a one-way DFS written here
+  std::mt19937_64 rng(12);
+  std::uniform_int_distribution<int> pick(0, 11);
+  for (int trial = 0; trial < 400; ++trial) {
+    ip::layer_graph g;
+    for (int i = 0; i < 12; ++i) g.add_layer("L" + std::to_string(i), 1, 1, 1);
+    for (int k = 0; k < 40; ++k) {
+      const auto a = static_cast<ip::layer_id>(pick(rng)), b = static_cast<ip::layer_id>(pick(rng));
+      if (a == b) continue;
+      const auto& s = g.successors(a);
+      if (std::find(s.begin(), s.end(), b) != s.end()) continue;
+      std::vector<char> seen(g.size(), 0);
+      std::vector<ip::layer_id> stack{b};
+      bool cycle = false;
+      while (!stack.empty()) {
+        const auto u = stack.back();
+        stack.pop_back();
+        if (u == a) cycle = true;
+        for (const auto w : g.successors(u))
+          if (!seen[w]) {
+            seen[w] = 1;
+            stack.push_back(w);
+          }
+      }
+      const std::size_t before = g.num_edges();
+      INFO("trial " << trial << " edge " << a << " -> " << b);
+      if (cycle) {
+        CHECK_THROWS_WITH_AS(g.add_edge(a, b), doctest::Contains("would close a cycle"), incision::invalid_argument);
+        CHECK(g.num_edges() == before);
+      } else {
+        g.add_edge(a, b);
+      }
+    }
+    const auto& order = g.topological_order();
+    REQUIRE(order.size() == g.size());
+  }
+}
+
+TEST_CASE("a 200,000-layer chain builds in any edge order, and closing it is still rejected") {
+  constexpr ip::layer_id n = 200000;
+  // ids count from the output (edge k + 1 -> k), edges added from the output end: a one-way
+  // cycle check walks the whole built part per edge (quadratic); likewise the other three orders
+  for (int variant = 0; variant < 4; ++variant) {
+    ip::layer_graph g;
+    for (ip::layer_id k = 0; k < n; ++k) g.add_layer("L" + std::to_string(k), 1, 1, 1);
+    const bool reversed_ids = variant < 2, from_output = variant % 2 == 0;
+    for (ip::layer_id i = 0; i + 1 < n; ++i) {
+      const ip::layer_id k = from_output ? n - 2 - i : i;  // position of the edge's producer
+      // position p holds id p, or n - 1 - p with reversed ids
+      const auto id = [&](ip::layer_id p) { return reversed_ids ? n - 1 - p : p; };
+      g.add_edge(id(k), id(k + 1));
+    }
+    INFO("variant " << variant);
+    REQUIRE(g.num_edges() == n - 1);
+    REQUIRE(g.is_chain());
+    const ip::layer_id first = reversed_ids ? n - 1 : 0, last = reversed_ids ? 0 : n - 1;
+    CHECK_THROWS_WITH_AS(g.add_edge(last, first), doctest::Contains(doctest::String(("'L" + std::to_string(last) + "'").c_str())),
+                         incision::invalid_argument);
+    CHECK(g.num_edges() == n - 1);
+    CHECK(g.topological_order().front() == first);
+  }
+  // a hub: one producer, many consumers, ids against the edges
+  ip::layer_graph star;
+  for (ip::layer_id k = 0; k < n; ++k) star.add_layer("S" + std::to_string(k), 1, 1, 1);
+  for (ip::layer_id k = 0; k + 1 < n; ++k) star.add_edge(n - 1, k);
+  CHECK_THROWS_AS(star.add_edge(n - 1, 5), incision::invalid_argument);  // duplicate
+  CHECK(star.num_edges() == n - 1);
 }
 
 TEST_CASE("the flat view and the cost columns follow every mutation") {

@@ -64,6 +64,9 @@ class layer_graph {
   /// @brief Adds the data dependency @p from -> @p to.
   /// @throws out_of_range for an unknown id; invalid_argument for a self loop, a duplicate edge
   /// or an edge that would close a cycle (messages name the layers).
+  /// Cost: O(1) while every edge goes from a smaller to a larger id; otherwise a two-way search
+  /// whose work is about twice the smaller of {layers reachable from @p to, layers reaching
+  /// @p from}, so chains and trees build in linear time in any order.
   void add_edge(layer_id from, layer_id to);
 
   /// @brief Replaces the profile values of one layer (validated like add_layer).
@@ -136,7 +139,11 @@ class layer_graph {
   mutable bool cache_valid_ = false;
 
   static void check_value(std::string_view layer_name, std::string_view what, double x);
-  [[nodiscard]] bool reaches(layer_id from, layer_id to) const;
+  // scratch of the cycle check (reaches), kept between calls
+  std::vector<std::uint32_t> mark_;
+  std::uint32_t epoch_ = 0;
+  std::vector<layer_id> forward_, backward_;
+  [[nodiscard]] bool reaches(layer_id to, layer_id from);
   void refresh_cache() const;
   [[nodiscard]] std::string label(layer_id v) const;
 };
@@ -205,19 +212,46 @@ inline const layer& layer_graph::at(layer_id v) const {
   return layers_[v];
 }
 
-inline bool layer_graph::reaches(layer_id from, layer_id to) const {
-  std::vector<char> seen(layers_.size(), 0);
-  std::vector<layer_id> stack{from};
-  seen[from] = 1;
-  while (!stack.empty()) {
-    const layer_id u = stack.back();
-    stack.pop_back();
-    if (u == to) return true;
-    for (const layer_id w : succ_[u])
-      if (!seen[w]) {
-        seen[w] = 1;
-        stack.push_back(w);
+// Does `to` reach `from`? A search forward from `to` and one backward from `from`, one vertex
+// each in turn, until they meet (a path) or one runs out (none). The work is about twice the
+// smaller of the two reachable sets, so a chain built from either end costs O(1) per edge (one
+// search direction finds nothing new), where a one-way search would walk the whole chain.
+// The marks are epochs in a buffer kept between calls: no O(n) clearing per edge.
+inline bool layer_graph::reaches(layer_id to, layer_id from) {
+  const std::size_t n = layers_.size();
+  if (mark_.size() < n) mark_.resize(std::max(n, 2 * mark_.size()), 0);  // geometric
+  if (epoch_ >= UINT32_MAX - 2) {  // wrap: forget old marks
+    std::fill(mark_.begin(), mark_.end(), 0U);
+    epoch_ = 0;
+  }
+  epoch_ += 2;
+  const std::uint32_t fwd = epoch_, bwd = epoch_ + 1;
+  forward_.clear();
+  backward_.clear();
+  forward_.push_back(to);
+  backward_.push_back(from);
+  mark_[to] = fwd;
+  if (mark_[from] == fwd) return true;
+  mark_[from] = bwd;
+  while (!forward_.empty() && !backward_.empty()) {
+    const layer_id u = forward_.back();
+    forward_.pop_back();
+    for (const layer_id w : succ_[u]) {
+      if (mark_[w] == bwd) return true;
+      if (mark_[w] != fwd) {
+        mark_[w] = fwd;
+        forward_.push_back(w);
       }
+    }
+    const layer_id x = backward_.back();
+    backward_.pop_back();
+    for (const layer_id w : pred_[x]) {
+      if (mark_[w] == fwd) return true;
+      if (mark_[w] != bwd) {
+        mark_[w] = bwd;
+        backward_.push_back(w);
+      }
+    }
   }
   return false;
 }
@@ -231,8 +265,10 @@ inline void layer_graph::add_edge(layer_id from, layer_id to) {
   if (from == to)
     INCISION_THROW(invalid_argument(
         incision::detail::message("partition", "self loop on layer " + label(from))));
-  const auto& s = succ_[from];
-  if (std::find(s.begin(), s.end(), to) != s.end())
+  // the shorter of the two lists: a hub with many consumers (or producers) stays O(1) per edge
+  const bool by_succ = succ_[from].size() <= pred_[to].size();
+  const auto& s = by_succ ? succ_[from] : pred_[to];
+  if (std::find(s.begin(), s.end(), by_succ ? to : from) != s.end())
     INCISION_THROW(invalid_argument(incision::detail::message(
         "partition", "duplicate edge " + label(from) + " -> " + label(to))));
   const bool ordered = from < to;
