@@ -32,6 +32,7 @@ from torch_models import (  # noqa: E402
     InPlaceOnView,
     MutatesBuffer,
     TwoInputs,
+    UsesParameters,
 )
 
 # (constructor kwargs, input side). resnet18 at full size (the timing test needs real work per layer);
@@ -339,6 +340,25 @@ def test_two_inputs_and_a_tuple_output():
         torch.testing.assert_close(got, ref)
     with pytest.raises(ValueError, match=r"misses the graph input\(s\) 'b'"):
         tm.split([0])
+
+
+def test_parameters_are_recomputed_on_each_side_and_never_cross():
+    torch.manual_seed(3)
+    model = UsesParameters().eval()
+    x = torch.randn(4, 6)
+    tm = it.trace(model, x, repeats=1, warmup=0)
+    # get_attr nodes and w.t() * 2 (no input behind it) are folded into their users
+    assert tm.graph.names == ["x", "matmul", "relu", "mul", "add", "matmul_1", "tanh", "mul_2", "fc"]
+    with torch.no_grad():
+        ref = model(x)
+    sets = all_closed_sets(tm.graph, limit=200)
+    for device in sets:
+        front, back = tm.split(device)
+        with torch.no_grad():
+            mid = front(x)
+            assert not any(isinstance(v, torch.nn.Parameter) for v in mid)
+            assert [v.shape[0] for v in mid] == [4] * len(mid)  # activations only, never a weight
+            torch.testing.assert_close(back(*mid), ref)
 
 
 def test_training_mode_warns_when_it_matters():

@@ -82,3 +82,19 @@ class InPlaceOnView(nn.Module):
         y = x * 2
         y.view(-1).relu_()
         return y
+
+
+class UsesParameters(nn.Module):
+    """Parameters read directly (get_attr) on both sides of any cut, and a node computed from them alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(6, 6))
+        self.scale = nn.Parameter(torch.tensor(0.5))
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(x @ self.w)
+        h = h * self.scale + x
+        wt = self.w.t() * 2  # depends on no input: folded into its users, never a layer
+        return self.fc(torch.tanh(h @ wt) * self.scale)
