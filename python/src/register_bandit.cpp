@@ -1,14 +1,13 @@
-// Bindings for incision::bandit: LinUCB, DisjointLinUCB, MuLinUCB (+ forgetting variants),
-// snapshots as bytes and files, merge, and batched simulations that run whole streams in C++.
+// Bindings for incision::bandit: LinUCB, DisjointLinUCB, MuLinUCB (+ forgetting variants). The
+// shared surface (policy, snapshots, files, pickle, merge, repr, the lock) comes from
+// bind_learner_family; this file adds what each family has of its own.
 #include "bindings/bandit.hpp"
 #include "bindings/common.hpp"
 
-#include <pybind11/stl/filesystem.h>
-
-#include <filesystem>
+#include <cmath>
+#include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
 
 namespace py = pybind11;
 using namespace incision_py;
@@ -17,118 +16,113 @@ namespace {
 
 using index_vector = Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>;
 
-// ---------------------------------------------------------------------------------------
-// LinUCB (shared parameter)
-struct py_linucb {
-  std::variant<ib::linucb<dyn, plain_stats>, ib::linucb<dyn, disc_stats>, ib::linucb<dyn, win_stats>> v;
+/// Most frames one simulate() call may produce: its outputs take 16 bytes a frame (2 GiB here).
+constexpr std::int64_t max_simulate_frames = std::int64_t{1} << 27;
+
+[[noreturn]] void throw_bandit(const std::string& what) {
+  throw incision::invalid_argument(incision::detail::message("bandit", what));
+}
+
+/// Index of the first row of a (rows x cols) C-ordered block with a non-finite value, or -1.
+py::ssize_t first_nonfinite_row(const double* data, py::ssize_t rows, py::ssize_t cols) {
+  for (py::ssize_t r = 0; r < rows; ++r)
+    for (py::ssize_t c = 0; c < cols; ++c)
+      if (!std::isfinite(data[r * cols + c])) return r;
+  return -1;
+}
+
+struct linucb_family {
+  template <int D, class S>
+  using learner = ib::linucb<D, S>;
+  static constexpr std::uint16_t snapshot_kind = ib::linucb<>::snapshot_kind;
+  static constexpr const char* snapshot_what = "linucb snapshot";
+
+  static learner_variant<linucb_family> make(std::size_t dim, double alpha, double reg, std::optional<double> gamma,
+                                             std::optional<std::size_t> window) {
+    switch (policy_of(gamma, window)) {
+      case stats_policy::discounted: return ib::linucb<dyn, disc_stats>(disc_stats(dim, reg, *gamma), alpha);
+      case stats_policy::window: return ib::linucb<dyn, win_stats>(win_stats(dim, reg, *window), alpha);
+      case stats_policy::ridge: break;
+    }
+    return ib::linucb<dyn, plain_stats>(dim, alpha, reg);
+  }
+  template <class L>
+  static std::string repr(const L& p, const char* policy) {
+    return "LinUCB(dim=" + std::to_string(p.dim()) + ", alpha=" + std::to_string(p.alpha()) +
+           ", reg=" + std::to_string(p.stats().reg()) + ", policy=" + policy +
+           ", n_updates=" + std::to_string(p.stats().n_updates()) + ")";
+  }
 };
 
-py_linucb make_linucb(std::size_t dim, double alpha, double reg, std::optional<double> gamma,
-                      std::optional<std::size_t> window) {
-  switch (policy_of(gamma, window)) {
-    case 1: return {ib::linucb<dyn, disc_stats>(disc_stats(dim, reg, *gamma), alpha)};
-    case 2: return {ib::linucb<dyn, win_stats>(win_stats(dim, reg, *window), alpha)};
-    default: return {ib::linucb<dyn, plain_stats>(dim, alpha, reg)};
-  }
-}
+struct disjoint_family {
+  template <int D, class S>
+  using learner = ib::disjoint_linucb<D, S>;
+  static constexpr std::uint16_t snapshot_kind = ib::disjoint_linucb<>::snapshot_kind;
+  static constexpr const char* snapshot_what = "disjoint_linucb snapshot";
 
-py_linucb restore_linucb(const py::bytes& b) {
-  const auto span = as_byte_span(b);
-  switch (snapshot_policy(span, ib::linucb<>::snapshot_kind, "linucb snapshot")) {
-    case 1: return {ib::linucb<dyn, disc_stats>::restore(span)};
-    case 2: return {ib::linucb<dyn, win_stats>::restore(span)};
-    default: return {ib::linucb<dyn, plain_stats>::restore(span)};
+  static learner_variant<disjoint_family> make(std::size_t n_arms, std::size_t dim, double alpha, double reg,
+                                               std::optional<double> gamma, std::optional<std::size_t> window) {
+    switch (policy_of(gamma, window)) {
+      case stats_policy::discounted:
+        return ib::disjoint_linucb<dyn, disc_stats>(n_arms, disc_stats(dim, reg, *gamma), alpha);
+      case stats_policy::window:
+        return ib::disjoint_linucb<dyn, win_stats>(n_arms, win_stats(dim, reg, *window), alpha);
+      case stats_policy::ridge: break;
+    }
+    return ib::disjoint_linucb<dyn, plain_stats>(n_arms, dim, alpha, reg);
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Disjoint LinUCB
-struct py_disjoint {
-  std::variant<ib::disjoint_linucb<dyn, plain_stats>, ib::disjoint_linucb<dyn, disc_stats>,
-               ib::disjoint_linucb<dyn, win_stats>>
-      v;
+  template <class L>
+  static std::string repr(const L& p, const char* policy) {
+    return "DisjointLinUCB(n_arms=" + std::to_string(p.n_arms()) + ", dim=" + std::to_string(p.dim()) +
+           ", alpha=" + std::to_string(p.alpha()) + ", policy=" + policy + ")";
+  }
 };
 
-py_disjoint make_disjoint(std::size_t n_arms, std::size_t dim, double alpha, double reg,
-                          std::optional<double> gamma, std::optional<std::size_t> window) {
-  switch (policy_of(gamma, window)) {
-    case 1: return {ib::disjoint_linucb<dyn, disc_stats>(n_arms, disc_stats(dim, reg, *gamma), alpha)};
-    case 2: return {ib::disjoint_linucb<dyn, win_stats>(n_arms, win_stats(dim, reg, *window), alpha)};
-    default: return {ib::disjoint_linucb<dyn, plain_stats>(n_arms, dim, alpha, reg)};
-  }
-}
+struct mu_family {
+  template <int D, class S>
+  using learner = ib::mu_linucb<D, S>;
+  static constexpr std::uint16_t snapshot_kind = ib::mu_linucb<>::snapshot_kind;
+  static constexpr const char* snapshot_what = "mu_linucb snapshot";
 
-py_disjoint restore_disjoint(const py::bytes& b) {
-  const auto span = as_byte_span(b);
-  switch (snapshot_policy(span, ib::disjoint_linucb<>::snapshot_kind, "disjoint_linucb snapshot")) {
-    case 1: return {ib::disjoint_linucb<dyn, disc_stats>::restore(span)};
-    case 2: return {ib::disjoint_linucb<dyn, win_stats>::restore(span)};
-    default: return {ib::disjoint_linucb<dyn, plain_stats>::restore(span)};
+  static learner_variant<mu_family> make(const Eigen::Ref<const Eigen::MatrixXd>& contexts,
+                                         const Eigen::Ref<const Eigen::VectorXd>& front, double reg,
+                                         const std::string& scaling, double mu, std::uint64_t initial_horizon,
+                                         double delta, double c_noise, double c_theta, double l_key, double l_nonkey,
+                                         std::optional<double> alpha, bool forced_sampling, bool arm_cache,
+                                         std::optional<double> gamma, std::optional<std::size_t> window) {
+    ib::mu_linucb_options o;
+    o.reg = reg;
+    o.scaling = parse_scaling(scaling, "bandit");
+    o.mu = mu;
+    o.initial_horizon = initial_horizon;
+    o.delta = delta;
+    o.c_noise = c_noise;
+    o.c_theta = c_theta;
+    o.l_key = l_key;
+    o.l_nonkey = l_nonkey;
+    o.alpha = alpha;
+    o.forced_sampling = forced_sampling;
+    o.arm_cache = arm_cache;
+    const auto d = static_cast<std::size_t>(contexts.cols());
+    switch (policy_of(gamma, window)) {
+      case stats_policy::discounted:
+        return ib::mu_linucb<dyn, disc_stats>(contexts, front, disc_stats(d, reg, *gamma), o);
+      case stats_policy::window:
+        return ib::mu_linucb<dyn, win_stats>(contexts, front, win_stats(d, reg, *window), o);
+      case stats_policy::ridge: break;
+    }
+    return ib::mu_linucb<dyn, plain_stats>(contexts, front, o);
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// muLinUCB
-struct py_mu {
-  std::variant<ib::mu_linucb<dyn, plain_stats>, ib::mu_linucb<dyn, disc_stats>, ib::mu_linucb<dyn, win_stats>> v;
+  template <class L>
+  static std::string repr(const L& p, const char* policy) {
+    return "MuLinUCB(n_arms=" + std::to_string(p.n_arms()) + ", dim=" + std::to_string(p.dim()) +
+           ", policy=" + policy + ", n_frames=" + std::to_string(p.n_frames()) + ")";
+  }
 };
 
-py_mu make_mu(const Eigen::Ref<const Eigen::MatrixXd>& contexts, const Eigen::Ref<const Eigen::VectorXd>& front,
-              double reg, const std::string& scaling, double mu, std::uint64_t initial_horizon, double delta,
-              double c_noise, double c_theta, double l_key, double l_nonkey, std::optional<double> alpha,
-              bool forced_sampling, bool arm_cache, std::optional<double> gamma,
-              std::optional<std::size_t> window) {
-  ib::mu_linucb_options o;
-  o.reg = reg;
-  if (scaling == "column_max") {
-    o.scaling = ib::feature_scaling::column_max;
-  } else if (scaling == "none") {
-    o.scaling = ib::feature_scaling::none;
-  } else {
-    throw incision::invalid_argument(incision::detail::message(
-        "bandit", "scaling must be 'column_max' or 'none', got '" + scaling + "'"));
-  }
-  o.mu = mu;
-  o.initial_horizon = initial_horizon;
-  o.delta = delta;
-  o.c_noise = c_noise;
-  o.c_theta = c_theta;
-  o.l_key = l_key;
-  o.l_nonkey = l_nonkey;
-  o.alpha = alpha;
-  o.forced_sampling = forced_sampling;
-  o.arm_cache = arm_cache;
-  const auto d = static_cast<std::size_t>(contexts.cols());
-  switch (policy_of(gamma, window)) {
-    case 1: return {ib::mu_linucb<dyn, disc_stats>(contexts, front, disc_stats(d, reg, *gamma), o)};
-    case 2: return {ib::mu_linucb<dyn, win_stats>(contexts, front, win_stats(d, reg, *window), o)};
-    default: return {ib::mu_linucb<dyn, plain_stats>(contexts, front, o)};
-  }
-}
-
-py_mu restore_mu(const py::bytes& b) {
-  const auto span = as_byte_span(b);
-  switch (snapshot_policy(span, ib::mu_linucb<>::snapshot_kind, "mu_linucb snapshot")) {
-    case 1: return {ib::mu_linucb<dyn, disc_stats>::restore(span)};
-    case 2: return {ib::mu_linucb<dyn, win_stats>::restore(span)};
-    default: return {ib::mu_linucb<dyn, plain_stats>::restore(span)};
-  }
-}
-
-const char* policy_name(std::size_t index) {
-  switch (index) {
-    case 1: return "discounted";
-    case 2: return "window";
-    default: return "ridge";
-  }
-}
-
-template <class Variant>
-void check_same_policy(const Variant& a, const Variant& b) {
-  if (a.index() != b.index())
-    throw incision::invalid_argument(
-        incision::detail::message("bandit", "cannot merge learners with different statistics policies"));
-}
+using py_linucb = py_learner<linucb_family>;
+using py_disjoint = py_learner<disjoint_family>;
+using py_mu = py_learner<mu_family>;
 
 py::dict summary_dict(const ib::simulation_summary& s) {
   py::dict d;
@@ -139,194 +133,200 @@ py::dict summary_dict(const ib::simulation_summary& s) {
   return d;
 }
 
-}  // namespace
+// Read accessors: the value is copied under the lock.
+#define INCISION_PY_GET(W, expr) [](const W& self) { return self.read([](const auto& p) { return expr; }); }
 
-void register_bandit(py::module_& m) {
-  // ---- LinUCB ----
-  py::class_<py_linucb>(m, "LinUCB", R"doc(
+void bind_linucb(py::module_& m) {
+  auto cls = bind_learner_family<linucb_family>(m, "LinUCB", R"doc(
 LinUCB with one shared parameter vector over arm contexts (Li et al., WWW 2010).
 
 ``select(X)`` returns argmax_k x_k.theta + alpha*sqrt(x_k^T A^-1 x_k) over the rows of X
 (a (K, d) float64 C-ordered array); ties go to the lowest index. ``update(x, reward)`` folds the
 chosen row and its reward into the ridge statistics in O(d^2) (Sherman-Morrison). Pass ``gamma``
-for discounted statistics (D-LinUCB) or ``window`` for a sliding window.
-)doc")
-      .def(py::init(&make_linucb), py::arg("dim"), py::arg("alpha") = 1.0, py::arg("reg") = 1.0,
-           py::kw_only(), py::arg("gamma") = py::none(), py::arg("window") = py::none())
+for discounted statistics (D-LinUCB) or ``window`` for a sliding window.)doc");
+  cls.def(py::init([](std::size_t dim, double alpha, double reg, std::optional<double> gamma,
+                      std::optional<std::size_t> window) {
+            return py_linucb(linucb_family::make(dim, alpha, reg, gamma, window));
+          }),
+          py::arg("dim"), py::arg("alpha") = 1.0, py::arg("reg") = 1.0, py::kw_only(), py::arg("gamma") = py::none(),
+          py::arg("window") = py::none())
       .def(
           "select",
           [](const py_linucb& self, const Eigen::Ref<const row_matrix>& X) {
-            return std::visit([&](const auto& p) { return p.select(X); }, self.v);
+            return self.read([&](const auto& p) { return p.select(X); });
           },
           py::arg("X").noconvert(), "Index of the row of X (K, d) with the largest upper confidence bound.")
       .def(
           "scores",
           [](const py_linucb& self, const Eigen::Ref<const row_matrix>& X) {
             Eigen::VectorXd out(X.rows());
-            std::visit([&](const auto& p) { p.scores(X, out); }, self.v);
+            self.read([&](const auto& p) {
+              p.scores(X, out);
+              return 0;
+            });
             return out;
           },
           py::arg("X").noconvert(), "Upper confidence bound of every row of X.")
       .def(
           "update",
           [](py_linucb& self, const Eigen::Ref<const Eigen::VectorXd>& x, double reward) {
-            std::visit([&](auto& p) { p.update(x, reward); }, self.v);
+            self.write([&](auto& p) {
+              p.update(x, reward);
+              return 0;
+            });
           },
           py::arg("x").noconvert(), py::arg("reward"), "Adds the chosen context and its reward.")
       .def(
           "run",
           [](py_linucb& self, py::array_t<double, py::array::c_style> contexts,
              py::array_t<double, py::array::c_style> rewards) {
+            // The arrays are held by this frame's arguments while the GIL is released.
             if (contexts.ndim() != 3 || rewards.ndim() != 2 || rewards.shape(0) != contexts.shape(0) ||
                 rewards.shape(1) != contexts.shape(1))
-              throw incision::invalid_argument(incision::detail::message(
-                  "bandit", "run expects contexts (T, K, d) and rewards (T, K)"));
+              throw_bandit("run expects contexts (T, K, d) and rewards (T, K)");
             const auto T = contexts.shape(0);
             const auto K = contexts.shape(1);
             const auto d = contexts.shape(2);
             index_vector arms(T);
             const double* c = contexts.data();
             const double* r = rewards.data();
-            {
-              py::gil_scoped_release release;
-              std::visit(
-                  [&](auto& p) {
-                    for (py::ssize_t t = 0; t < T; ++t) {
-                      Eigen::Map<const row_matrix> X(c + t * K * d, K, d);
-                      const auto a = static_cast<py::ssize_t>(p.select(X));
-                      arms(t) = a;
-                      p.update(X.row(a).transpose(), r[t * K + a]);
-                    }
-                  },
-                  self.v);
-            }
+            self.transact([&](auto& p) {
+              // Validate the whole stream first: a bad frame raises before any update.
+              if (T > 0 && (K < 1 || static_cast<std::size_t>(d) != p.dim()))
+                throw_bandit("run: contexts have shape (T, " + std::to_string(K) + ", " + std::to_string(d) +
+                             "), expected (T, K >= 1, " + std::to_string(p.dim()) + ")");
+              if (const auto t = first_nonfinite_row(c, T, K * d); t >= 0)
+                throw_bandit("run: contexts[" + std::to_string(t) + "] contains NaN or infinity");
+              if (const auto t = first_nonfinite_row(r, T, K); t >= 0)
+                throw_bandit("run: rewards[" + std::to_string(t) + "] contains NaN or infinity");
+              for (py::ssize_t t = 0; t < T; ++t) {
+                Eigen::Map<const row_matrix> X(c + t * K * d, K, d);
+                const auto a = static_cast<py::ssize_t>(p.select(X));
+                arms(t) = a;
+                p.update(X.row(a).transpose(), r[t * K + a]);
+              }
+              return 0;
+            });
             return arms;
           },
           py::arg("contexts"), py::arg("rewards"),
           "Runs a whole stream in C++: at frame t choose among contexts[t] (K, d), observe rewards[t, a]. "
-          "Returns the chosen arms.")
+          "Returns the chosen arms. All or nothing: non-finite input raises before any update.")
       .def_property(
-          "alpha", [](const py_linucb& self) { return std::visit([](const auto& p) { return p.alpha(); }, self.v); },
-          [](py_linucb& self, double a) { std::visit([&](auto& p) { p.set_alpha(a); }, self.v); })
-      .def_property_readonly("dim", [](const py_linucb& self) { return std::visit([](const auto& p) { return p.dim(); }, self.v); })
-      .def_property_readonly("policy", [](const py_linucb& self) { return policy_name(self.v.index()); })
-      .def_property_readonly("theta", [](const py_linucb& self) { return std::visit([](const auto& p) { return Eigen::VectorXd(p.stats().theta()); }, self.v); })
-      .def_property_readonly("inverse", [](const py_linucb& self) { return std::visit([](const auto& p) { return Eigen::MatrixXd(p.stats().inverse()); }, self.v); }, "A^-1")
-      .def_property_readonly("gram", [](const py_linucb& self) { return std::visit([](const auto& p) { return Eigen::MatrixXd(p.stats().gram()); }, self.v); }, "A")
-      .def_property_readonly("moment", [](const py_linucb& self) { return std::visit([](const auto& p) { return Eigen::VectorXd(p.stats().moment()); }, self.v); }, "b")
-      .def_property_readonly("log_det", [](const py_linucb& self) { return std::visit([](const auto& p) { return p.stats().log_det(); }, self.v); })
-      .def_property_readonly("n_updates", [](const py_linucb& self) { return std::visit([](const auto& p) { return p.stats().n_updates(); }, self.v); })
-      .def(
-          "merge",
-          [](py_linucb& self, const py_linucb& other) {
-            check_same_policy(self.v, other.v);
-            std::visit([&](auto& p) { p.merge(std::get<std::decay_t<decltype(p)>>(other.v)); }, self.v);
-          },
-          py::arg("other"), "Adds the other learner's data statistics.")
-      .def("snapshot", [](const py_linucb& self) { return to_py_bytes(std::visit([](const auto& p) { return p.snapshot(); }, self.v)); },
-           "The full state as versioned, checksummed bytes.")
-      .def_static("restore", &restore_linucb, py::arg("data"))
-      .def("save", [](const py_linucb& self, const std::filesystem::path& path) { std::visit([&](const auto& p) { p.save(path); }, self.v); },
-           py::arg("path"), "Writes the snapshot to a file atomically.")
-      .def_static("load", [](const std::filesystem::path& path) {
-            const auto b = incision::detail::read_file_bytes(path);
-            return restore_linucb(to_py_bytes(b));
-          }, py::arg("path"))
-      .def(py::pickle([](const py_linucb& self) { return to_py_bytes(std::visit([](const auto& p) { return p.snapshot(); }, self.v)); },
-                      [](const py::bytes& b) { return restore_linucb(b); }))
-      .def("__repr__", [](const py_linucb& self) {
-        return std::visit([&](const auto& p) {
-          return "LinUCB(dim=" + std::to_string(p.dim()) + ", alpha=" + std::to_string(p.alpha()) +
-                 ", reg=" + std::to_string(p.stats().reg()) + ", policy=" + policy_name(self.v.index()) +
-                 ", n_updates=" + std::to_string(p.stats().n_updates()) + ")";
-        }, self.v);
-      });
+          "alpha", INCISION_PY_GET(py_linucb, p.alpha()),
+          [](py_linucb& self, double a) {
+            self.write([&](auto& p) {
+              p.set_alpha(a);
+              return 0;
+            });
+          })
+      .def_property_readonly("dim", INCISION_PY_GET(py_linucb, p.dim()))
+      .def_property_readonly("theta", INCISION_PY_GET(py_linucb, Eigen::VectorXd(p.stats().theta())))
+      .def_property_readonly("inverse", INCISION_PY_GET(py_linucb, Eigen::MatrixXd(p.stats().inverse())), "A^-1")
+      .def_property_readonly("gram", INCISION_PY_GET(py_linucb, Eigen::MatrixXd(p.stats().gram())), "A")
+      .def_property_readonly("moment", INCISION_PY_GET(py_linucb, Eigen::VectorXd(p.stats().moment())), "b")
+      .def_property_readonly("log_det", INCISION_PY_GET(py_linucb, p.stats().log_det()))
+      .def_property_readonly("n_updates", INCISION_PY_GET(py_linucb, p.stats().n_updates()));
+}
 
-  // ---- DisjointLinUCB ----
-  py::class_<py_disjoint>(m, "DisjointLinUCB", R"doc(
+void bind_disjoint(py::module_& m) {
+  auto cls = bind_learner_family<disjoint_family>(m, "DisjointLinUCB", R"doc(
 Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
 
 ``select(x)`` returns argmax_k x.theta_k + alpha*sqrt(x^T A_k^-1 x) for one (d,) context;
-``update(arm, x, reward)`` updates that arm only. ``gamma``/``window`` as for LinUCB.
-)doc")
-      .def(py::init(&make_disjoint), py::arg("n_arms"), py::arg("dim"), py::arg("alpha") = 1.0,
-           py::arg("reg") = 1.0, py::kw_only(), py::arg("gamma") = py::none(), py::arg("window") = py::none())
+``update(arm, x, reward)`` updates that arm only. ``gamma``/``window`` as for LinUCB.)doc");
+  cls.def(py::init([](std::size_t n_arms, std::size_t dim, double alpha, double reg, std::optional<double> gamma,
+                      std::optional<std::size_t> window) {
+            return py_disjoint(disjoint_family::make(n_arms, dim, alpha, reg, gamma, window));
+          }),
+          py::arg("n_arms"), py::arg("dim"), py::arg("alpha") = 1.0, py::arg("reg") = 1.0, py::kw_only(),
+          py::arg("gamma") = py::none(), py::arg("window") = py::none())
       .def(
           "select",
           [](const py_disjoint& self, const Eigen::Ref<const Eigen::VectorXd>& x) {
-            return std::visit([&](const auto& p) { return p.select(x); }, self.v);
+            return self.read([&](const auto& p) { return p.select(x); });
           },
           py::arg("x").noconvert())
       .def(
           "scores",
           [](const py_disjoint& self, const Eigen::Ref<const Eigen::VectorXd>& x) {
-            Eigen::VectorXd out(static_cast<Eigen::Index>(std::visit([](const auto& p) { return p.n_arms(); }, self.v)));
-            std::visit([&](const auto& p) { p.scores(x, out); }, self.v);
-            return out;
+            return self.read([&](const auto& p) {
+              Eigen::VectorXd out(static_cast<Eigen::Index>(p.n_arms()));
+              p.scores(x, out);
+              return out;
+            });
           },
           py::arg("x").noconvert())
       .def(
           "update",
           [](py_disjoint& self, std::size_t arm, const Eigen::Ref<const Eigen::VectorXd>& x, double reward) {
-            std::visit([&](auto& p) { p.update(arm, x, reward); }, self.v);
+            self.write([&](auto& p) {
+              p.update(arm, x, reward);
+              return 0;
+            });
           },
           py::arg("arm"), py::arg("x").noconvert(), py::arg("reward"))
       .def(
           "run",
           [](py_disjoint& self, const Eigen::Ref<const row_matrix>& contexts, const Eigen::Ref<const row_matrix>& rewards) {
-            const auto n = std::visit([](const auto& p) { return p.n_arms(); }, self.v);
-            if (rewards.rows() != contexts.rows() || static_cast<std::size_t>(rewards.cols()) != n)
-              throw incision::invalid_argument(incision::detail::message(
-                  "bandit", "run expects contexts (T, d) and rewards (T, n_arms)"));
+            // noconvert: the Refs view the callers' arrays, which this call's arguments keep alive.
             index_vector arms(contexts.rows());
-            py::gil_scoped_release release;
-            std::visit(
-                [&](auto& p) {
-                  for (Eigen::Index t = 0; t < contexts.rows(); ++t) {
-                    const auto a = p.select(contexts.row(t).transpose());
-                    arms(t) = static_cast<std::int64_t>(a);
-                    p.update(a, contexts.row(t).transpose(), rewards(t, static_cast<Eigen::Index>(a)));
-                  }
-                },
-                self.v);
+            self.transact([&](auto& p) {
+              const auto n = static_cast<Eigen::Index>(p.n_arms());
+              if (rewards.rows() != contexts.rows() || rewards.cols() != n ||
+                  (contexts.rows() > 0 && static_cast<std::size_t>(contexts.cols()) != p.dim()))
+                throw_bandit("run expects contexts (T, " + std::to_string(p.dim()) + ") and rewards (T, " +
+                             std::to_string(n) + ")");
+              for (Eigen::Index t = 0; t < contexts.rows(); ++t)
+                if (!contexts.row(t).allFinite())
+                  throw_bandit("run: contexts[" + std::to_string(t) + "] contains NaN or infinity");
+              for (Eigen::Index t = 0; t < rewards.rows(); ++t)
+                if (!rewards.row(t).allFinite())
+                  throw_bandit("run: rewards[" + std::to_string(t) + "] contains NaN or infinity");
+              for (Eigen::Index t = 0; t < contexts.rows(); ++t) {
+                const auto a = p.select(contexts.row(t).transpose());
+                arms(t) = static_cast<std::int64_t>(a);
+                p.update(a, contexts.row(t).transpose(), rewards(t, static_cast<Eigen::Index>(a)));
+              }
+              return 0;
+            });
             return arms;
           },
           py::arg("contexts").noconvert(), py::arg("rewards").noconvert(),
-          "Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms.")
+          "Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms. "
+          "All or nothing: non-finite input raises before any update.")
       .def_property(
-          "alpha", [](const py_disjoint& self) { return std::visit([](const auto& p) { return p.alpha(); }, self.v); },
-          [](py_disjoint& self, double a) { std::visit([&](auto& p) { p.set_alpha(a); }, self.v); })
-      .def_property_readonly("n_arms", [](const py_disjoint& self) { return std::visit([](const auto& p) { return p.n_arms(); }, self.v); })
-      .def_property_readonly("dim", [](const py_disjoint& self) { return std::visit([](const auto& p) { return p.dim(); }, self.v); })
-      .def_property_readonly("policy", [](const py_disjoint& self) { return policy_name(self.v.index()); })
-      .def("theta", [](const py_disjoint& self, std::size_t arm) { return std::visit([&](const auto& p) { return Eigen::VectorXd(p.stats(arm).theta()); }, self.v); }, py::arg("arm"))
-      .def("inverse", [](const py_disjoint& self, std::size_t arm) { return std::visit([&](const auto& p) { return Eigen::MatrixXd(p.stats(arm).inverse()); }, self.v); }, py::arg("arm"))
-      .def("n_updates", [](const py_disjoint& self, std::size_t arm) { return std::visit([&](const auto& p) { return p.stats(arm).n_updates(); }, self.v); }, py::arg("arm"))
+          "alpha", INCISION_PY_GET(py_disjoint, p.alpha()),
+          [](py_disjoint& self, double a) {
+            self.write([&](auto& p) {
+              p.set_alpha(a);
+              return 0;
+            });
+          })
+      .def_property_readonly("n_arms", INCISION_PY_GET(py_disjoint, p.n_arms()))
+      .def_property_readonly("dim", INCISION_PY_GET(py_disjoint, p.dim()))
       .def(
-          "merge",
-          [](py_disjoint& self, const py_disjoint& other) {
-            check_same_policy(self.v, other.v);
-            std::visit([&](auto& p) { p.merge(std::get<std::decay_t<decltype(p)>>(other.v)); }, self.v);
+          "theta",
+          [](const py_disjoint& self, std::size_t arm) {
+            return self.read([&](const auto& p) { return Eigen::VectorXd(p.stats(arm).theta()); });
           },
-          py::arg("other"))
-      .def("snapshot", [](const py_disjoint& self) { return to_py_bytes(std::visit([](const auto& p) { return p.snapshot(); }, self.v)); })
-      .def_static("restore", &restore_disjoint, py::arg("data"))
-      .def("save", [](const py_disjoint& self, const std::filesystem::path& path) { std::visit([&](const auto& p) { p.save(path); }, self.v); }, py::arg("path"))
-      .def_static("load", [](const std::filesystem::path& path) {
-            const auto b = incision::detail::read_file_bytes(path);
-            return restore_disjoint(to_py_bytes(b));
-          }, py::arg("path"))
-      .def(py::pickle([](const py_disjoint& self) { return to_py_bytes(std::visit([](const auto& p) { return p.snapshot(); }, self.v)); },
-                      [](const py::bytes& b) { return restore_disjoint(b); }))
-      .def("__repr__", [](const py_disjoint& self) {
-        return std::visit([&](const auto& p) {
-          return "DisjointLinUCB(n_arms=" + std::to_string(p.n_arms()) + ", dim=" + std::to_string(p.dim()) +
-                 ", alpha=" + std::to_string(p.alpha()) + ", policy=" + policy_name(self.v.index()) + ")";
-        }, self.v);
-      });
+          py::arg("arm"))
+      .def(
+          "inverse",
+          [](const py_disjoint& self, std::size_t arm) {
+            return self.read([&](const auto& p) { return Eigen::MatrixXd(p.stats(arm).inverse()); });
+          },
+          py::arg("arm"))
+      .def(
+          "n_updates",
+          [](const py_disjoint& self, std::size_t arm) {
+            return self.read([&](const auto& p) { return p.stats(arm).n_updates(); });
+          },
+          py::arg("arm"));
+}
 
-  // ---- MuLinUCB ----
-  py::class_<py_mu>(m, "MuLinUCB", R"doc(
+void bind_mu(py::module_& m) {
+  auto cls = bind_learner_family<mu_family>(m, "MuLinUCB", R"doc(
 muLinUCB (ANS; Zhang, Chen, Xu, WWW 2021): learns the DNN cut online.
 
 ``contexts`` (K, d): one row per partition point describing the server-side part; an all-zero
@@ -337,50 +337,52 @@ ceil(T^mu) frames with a doubling horizon T from ``initial_horizon``); ``update(
 offload_delay)`` feeds back the measured offloading delay (ignored for on-device arms).
 Defaults are the official code's constants. Deviations (named): ``reg``*I prior instead of a
 random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw contexts).
-``gamma`` (discounted) or ``window`` (sliding window) add forgetting (not in ANS).
-)doc")
-      .def(py::init(&make_mu), py::arg("contexts"), py::arg("front_delay"), py::kw_only(),
-           py::arg("reg") = 1.0, py::arg("scaling") = "column_max", py::arg("mu") = 0.25,
-           py::arg("initial_horizon") = 200, py::arg("delta") = 0.1, py::arg("c_noise") = 0.05,
-           py::arg("c_theta") = 1.0, py::arg("l_key") = 0.8, py::arg("l_nonkey") = 0.2,
-           py::arg("alpha") = py::none(), py::arg("forced_sampling") = true, py::arg("arm_cache") = true,
-           py::arg("gamma") = py::none(), py::arg("window") = py::none())
+``gamma`` (discounted) or ``window`` (sliding window) add forgetting (not in ANS).)doc");
+  const ib::mu_linucb_options defaults{};  // the Python defaults are the C++ ones
+  cls.def(py::init([](const Eigen::Ref<const Eigen::MatrixXd>& contexts, const Eigen::Ref<const Eigen::VectorXd>& front,
+                      double reg, const std::string& scaling, double mu, std::uint64_t initial_horizon, double delta,
+                      double c_noise, double c_theta, double l_key, double l_nonkey, std::optional<double> alpha,
+                      bool forced_sampling, bool arm_cache, std::optional<double> gamma,
+                      std::optional<std::size_t> window) {
+            return py_mu(mu_family::make(contexts, front, reg, scaling, mu, initial_horizon, delta, c_noise, c_theta,
+                                         l_key, l_nonkey, alpha, forced_sampling, arm_cache, gamma, window));
+          }),
+          py::arg("contexts"), py::arg("front_delay"), py::kw_only(), py::arg("reg") = defaults.reg,
+          py::arg("scaling") = scaling_name(defaults.scaling), py::arg("mu") = defaults.mu,
+          py::arg("initial_horizon") = defaults.initial_horizon, py::arg("delta") = defaults.delta,
+          py::arg("c_noise") = defaults.c_noise, py::arg("c_theta") = defaults.c_theta,
+          py::arg("l_key") = defaults.l_key, py::arg("l_nonkey") = defaults.l_nonkey,
+          py::arg("alpha") = defaults.alpha, py::arg("forced_sampling") = defaults.forced_sampling,
+          py::arg("arm_cache") = defaults.arm_cache, py::arg("gamma") = py::none(), py::arg("window") = py::none())
       .def(
-          "select",
-          [](py_mu& self, bool key_frame) {
-            return std::visit([&](auto& p) { return p.select(key_frame); }, self.v);
-          },
+          "select", [](py_mu& self, bool key_frame) { return self.write([&](auto& p) { return p.select(key_frame); }); },
           py::arg("key_frame") = false, "Next frame's cut.")
       .def(
           "select_weighted",
-          [](py_mu& self, double L) { return std::visit([&](auto& p) { return p.select_weighted(L); }, self.v); },
+          [](py_mu& self, double L) { return self.write([&](auto& p) { return p.select_weighted(L); }); },
           py::arg("L"), "Next frame's cut with an explicit key-frame weight L in [0, 1).")
       .def(
           "update",
           [](py_mu& self, std::size_t arm, double delay) {
-            std::visit([&](auto& p) { p.update(arm, delay); }, self.v);
+            self.write([&](auto& p) {
+              p.update(arm, delay);
+              return 0;
+            });
           },
           py::arg("arm"), py::arg("offload_delay"))
       .def(
-          "estimates",
-          [](const py_mu& self, double L) { return std::visit([&](const auto& p) { return p.estimates(L); }, self.v); },
+          "estimates", [](const py_mu& self, double L) { return self.read([&](const auto& p) { return p.estimates(L); }); },
           py::arg("L") = 0.2, "Current delay estimates (lower confidence bounds) per arm.")
       .def(
           "run",
           [](py_mu& self, const Eigen::Ref<const row_matrix>& offload_delays,
-             std::optional<Eigen::Ref<const Eigen::VectorXd>> key_weight) {
+             const std::optional<Eigen::VectorXd>& key_weight) {
+            // key_weight is an owned copy: an optional Ref would view a conversion freed after loading.
             index_vector arms(offload_delays.rows());
             const Eigen::VectorXd empty;
-            ib::simulation_summary s;
-            {
-              py::gil_scoped_release release;
-              s = std::visit(
-                  [&](auto& p) {
-                    return key_weight ? ib::simulate_table(p, offload_delays, *key_weight, arms)
-                                      : ib::simulate_table(p, offload_delays, empty, arms);
-                  },
-                  self.v);
-            }
+            const auto s = self.transact([&](auto& p) {
+              return ib::simulate_table(p, offload_delays, key_weight ? *key_weight : empty, arms);
+            });
             return py::make_tuple(arms, summary_dict(s));
           },
           py::arg("offload_delays").noconvert(), py::arg("key_weight") = py::none(),
@@ -389,71 +391,72 @@ random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw co
           "simulate",
           [](py_mu& self, const Eigen::Ref<const Eigen::MatrixXd>& thetas, const index_vector& segment_frames,
              double noise, std::uint64_t seed, double key_prob) {
-            const auto total = segment_frames.sum();
-            if (total < 0 || segment_frames.size() == 0)
-              throw incision::invalid_argument(incision::detail::message("bandit", "bad segment frame counts"));
+            if (segment_frames.size() == 0) throw_bandit("simulate: segment_frames is empty");
+            std::int64_t total = 0;  // each count <= the cap, so the running sum cannot overflow
+            for (Eigen::Index s = 0; s < segment_frames.size(); ++s) {
+              const auto n = segment_frames(s);
+              if (n < 0) throw_bandit("simulate: segment_frames[" + std::to_string(s) + "] is negative");
+              if (n > max_simulate_frames - total)
+                throw_bandit("simulate: more than " + std::to_string(max_simulate_frames) +
+                             " frames in all (segment_frames sum too large)");
+              total += n;
+            }
             index_vector arms(total);
             Eigen::VectorXd delays(total);
-            ib::simulation_summary s;
-            {
-              py::gil_scoped_release release;
-              s = std::visit(
-                  [&](auto& p) {
-                    return ib::simulate_linear(p, thetas, segment_frames, noise, seed, key_prob, arms, delays);
-                  },
-                  self.v);
-            }
+            const auto s = self.transact([&](auto& p) {
+              return ib::simulate_linear(p, thetas, segment_frames, noise, seed, key_prob, arms, delays);
+            });
             return py::make_tuple(arms, delays, summary_dict(s));
           },
           py::arg("thetas"), py::arg("segment_frames"), py::arg("noise") = 0.0, py::arg("seed") = 0,
           py::arg("key_prob") = 0.0,
           "Runs a stream in C++ against offload delay = raw_context . thetas[s] + N(0, noise^2) in segment s "
-          "(segment_frames[s] frames each). Returns (arms, end-to-end delays, summary).")
-      .def_property_readonly("alpha", [](const py_mu& self) { return std::visit([](const auto& p) { return p.alpha(); }, self.v); })
-      .def_property_readonly("last_forced", [](const py_mu& self) { return std::visit([](const auto& p) { return p.last_forced(); }, self.v); })
-      .def_property_readonly("horizon", [](const py_mu& self) { return std::visit([](const auto& p) { return p.horizon(); }, self.v); })
-      .def_property_readonly("forced_period", [](const py_mu& self) { return std::visit([](const auto& p) { return p.forced_period(); }, self.v); })
-      .def_property_readonly("n_frames", [](const py_mu& self) { return std::visit([](const auto& p) { return p.n_frames(); }, self.v); })
-      .def_property_readonly("n_arms", [](const py_mu& self) { return std::visit([](const auto& p) { return p.n_arms(); }, self.v); })
-      .def_property_readonly("dim", [](const py_mu& self) { return std::visit([](const auto& p) { return p.dim(); }, self.v); })
-      .def_property_readonly("policy", [](const py_mu& self) { return policy_name(self.v.index()); })
-      .def_property_readonly("c_x", [](const py_mu& self) { return std::visit([](const auto& p) { return p.c_x(); }, self.v); })
-      .def_property_readonly("feature_scale", [](const py_mu& self) { return std::visit([](const auto& p) { return Eigen::VectorXd(p.feature_scale()); }, self.v); })
-      .def_property_readonly("theta", [](const py_mu& self) { return std::visit([](const auto& p) { return Eigen::VectorXd(p.stats().theta()); }, self.v); }, "theta in the scaled feature space")
-      .def_property_readonly("inverse", [](const py_mu& self) { return std::visit([](const auto& p) { return Eigen::MatrixXd(p.stats().inverse()); }, self.v); })
-      .def_property_readonly("gram", [](const py_mu& self) { return std::visit([](const auto& p) { return Eigen::MatrixXd(p.stats().gram()); }, self.v); })
-      .def_property_readonly("moment", [](const py_mu& self) { return std::visit([](const auto& p) { return Eigen::VectorXd(p.stats().moment()); }, self.v); })
-      .def_property_readonly("n_updates", [](const py_mu& self) { return std::visit([](const auto& p) { return p.stats().n_updates(); }, self.v); })
-      .def("scaled_context", [](const py_mu& self, std::size_t arm) { return std::visit([&](const auto& p) { return Eigen::VectorXd(p.scaled_context(arm)); }, self.v); }, py::arg("arm"))
-      .def("is_local_arm", [](const py_mu& self, std::size_t arm) { return std::visit([&](const auto& p) { return p.is_local_arm(arm); }, self.v); }, py::arg("arm"))
+          "(segment_frames[s] >= 0 frames each, at most 2**27 frames in all). Returns (arms, end-to-end "
+          "delays, summary).")
+      .def_property_readonly("alpha", INCISION_PY_GET(py_mu, p.alpha()))
+      .def_property_readonly("last_forced", INCISION_PY_GET(py_mu, p.last_forced()))
+      .def_property_readonly("horizon", INCISION_PY_GET(py_mu, p.horizon()))
+      .def_property_readonly("forced_period", INCISION_PY_GET(py_mu, p.forced_period()))
+      .def_property_readonly("n_frames", INCISION_PY_GET(py_mu, p.n_frames()))
+      .def_property_readonly("n_arms", INCISION_PY_GET(py_mu, p.n_arms()))
+      .def_property_readonly("dim", INCISION_PY_GET(py_mu, p.dim()))
+      .def_property_readonly("c_x", INCISION_PY_GET(py_mu, p.c_x()))
+      .def_property_readonly("feature_scale", INCISION_PY_GET(py_mu, Eigen::VectorXd(p.feature_scale())))
+      .def_property_readonly("theta", INCISION_PY_GET(py_mu, Eigen::VectorXd(p.stats().theta())),
+                             "theta in the scaled feature space")
+      .def_property_readonly("inverse", INCISION_PY_GET(py_mu, Eigen::MatrixXd(p.stats().inverse())))
+      .def_property_readonly("gram", INCISION_PY_GET(py_mu, Eigen::MatrixXd(p.stats().gram())))
+      .def_property_readonly("moment", INCISION_PY_GET(py_mu, Eigen::VectorXd(p.stats().moment())))
+      .def_property_readonly("n_updates", INCISION_PY_GET(py_mu, p.stats().n_updates()))
+      .def(
+          "scaled_context",
+          [](const py_mu& self, std::size_t arm) {
+            return self.read([&](const auto& p) { return Eigen::VectorXd(p.scaled_context(arm)); });
+          },
+          py::arg("arm"))
+      .def(
+          "is_local_arm",
+          [](const py_mu& self, std::size_t arm) { return self.read([&](const auto& p) { return p.is_local_arm(arm); }); },
+          py::arg("arm"))
       .def(
           "set_prior",
           [](py_mu& self, const Eigen::Ref<const Eigen::VectorXd>& diag) {
-            std::visit([&](auto& p) { p.set_stats(plain_stats(diag)); }, self.v);
+            self.write([&](auto& p) {
+              p.set_stats(plain_stats(diag));
+              return 0;
+            });
           },
           py::arg("diagonal"),
           "Replaces the statistics by an empty diagonal prior A = diag(diagonal), b = 0 (e.g. the official "
-          "code's random diagonal), keeping the frame schedule.")
-      .def(
-          "merge",
-          [](py_mu& self, const py_mu& other) {
-            check_same_policy(self.v, other.v);
-            std::visit([&](auto& p) { p.merge(std::get<std::decay_t<decltype(p)>>(other.v)); }, self.v);
-          },
-          py::arg("other"))
-      .def("snapshot", [](const py_mu& self) { return to_py_bytes(std::visit([](const auto& p) { return p.snapshot(); }, self.v)); })
-      .def_static("restore", &restore_mu, py::arg("data"))
-      .def("save", [](const py_mu& self, const std::filesystem::path& path) { std::visit([&](const auto& p) { p.save(path); }, self.v); }, py::arg("path"))
-      .def_static("load", [](const std::filesystem::path& path) {
-            const auto b = incision::detail::read_file_bytes(path);
-            return restore_mu(to_py_bytes(b));
-          }, py::arg("path"))
-      .def(py::pickle([](const py_mu& self) { return to_py_bytes(std::visit([](const auto& p) { return p.snapshot(); }, self.v)); },
-                      [](const py::bytes& b) { return restore_mu(b); }))
-      .def("__repr__", [](const py_mu& self) {
-        return std::visit([&](const auto& p) {
-          return "MuLinUCB(n_arms=" + std::to_string(p.n_arms()) + ", dim=" + std::to_string(p.dim()) +
-                 ", policy=" + policy_name(self.v.index()) + ", n_frames=" + std::to_string(p.n_frames()) + ")";
-        }, self.v);
-      });
+          "code's random diagonal), keeping the frame schedule.");
+}
+
+#undef INCISION_PY_GET
+
+}  // namespace
+
+void register_bandit(py::module_& m) {
+  bind_linucb(m);
+  bind_disjoint(m);
+  bind_mu(m);
 }

@@ -14,6 +14,20 @@ namespace ip = incision::partition;
 using namespace pybind11::literals;
 
 namespace {
+using incision_py::locked;
+using incision_py::object_lock;
+// LayerGraph carries the per-object lock; const methods may fill its caches (topological order,
+// flat view), so every method, reads included, takes the lock exclusively.
+using py_graph = incision_py::locked_object<ip::layer_graph>;
+
+/// A partitioner run: releases the GIL, then locks the graph (touches no Python object).
+template <class F>
+auto on_graph(const py_graph& g, F&& f) {
+  py::gil_scoped_release release;
+  object_lock lock(g.m);
+  return f(g.obj);
+}
+
 constexpr double inf = std::numeric_limits<double>::infinity();
 
 // download_bandwidth=None means a free download (infinite rate).
@@ -22,13 +36,16 @@ ip::simple_link make_link(double bandwidth, double rtt, std::optional<double> do
 }
 
 // One field of every layer: a numpy array for numbers, a list for strings.
-py::array_t<double> column(const ip::layer_graph& g, double ip::layer::*field) {
-  py::array_t<double> out(static_cast<py::ssize_t>(g.size()));
-  auto m = out.mutable_unchecked<1>();
-  for (ip::layer_id v = 0; v < g.size(); ++v) m(v) = g[v].*field;
+Eigen::VectorXd column(const py_graph& w, double ip::layer::*field) {
+  object_lock lock(w.m);
+  const auto& g = w.obj;
+  Eigen::VectorXd out(static_cast<Eigen::Index>(g.size()));
+  for (ip::layer_id v = 0; v < g.size(); ++v) out(v) = g[v].*field;
   return out;
 }
-std::vector<std::string> column(const ip::layer_graph& g, std::string ip::layer::*field) {
+std::vector<std::string> column(const py_graph& w, std::string ip::layer::*field) {
+  object_lock lock(w.m);
+  const auto& g = w.obj;
   std::vector<std::string> out;
   out.reserve(g.size());
   for (ip::layer_id v = 0; v < g.size(); ++v) out.push_back(g[v].*field);
@@ -37,59 +54,80 @@ std::vector<std::string> column(const ip::layer_graph& g, std::string ip::layer:
 }  // namespace
 
 void register_partition(py::module_& m) {
-  py::class_<ip::layer_graph>(m, "LayerGraph", R"doc(
+  py::class_<py_graph>(m, "LayerGraph", R"doc(
 A DAG of DNN layers with per-layer device time (s), server time (s) and output size (bytes).
 
 A layer without predecessors is an input: produced on the device and pinned there; its
 out_bytes is what shipping the raw input costs. Every mutation is validated (negative or
 non-finite values, unknown ids, self loops, duplicate edges, cycles -> ValueError/IndexError
-naming the layer) and leaves the graph unchanged on error.)doc")
+naming the layer) and leaves the graph unchanged on error.
+
+Threads: every method takes a per-graph lock, so a graph may be shared by Python threads; the
+partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GIL while they run.)doc")
       .def(py::init<>())
-      .def("add_layer", &ip::layer_graph::add_layer, "name"_a, "device_time"_a, "server_time"_a, "out_bytes"_a,
+      .def("add_layer", locked<py_graph>(&ip::layer_graph::add_layer), "name"_a, "device_time"_a, "server_time"_a, "out_bytes"_a,
            py::kw_only(), "type"_a = "", "macs"_a = 0.0,
            "Add a layer; returns its id (0, 1, 2, ... in insertion order). type (operator kind, e.g.\n"
            "'conv') and macs (multiply-accumulates) are optional metadata no partitioner reads.")
-      .def("add_edge", &ip::layer_graph::add_edge, "src"_a, "dst"_a, "Add the data dependency src -> dst.")
-      .def("set_costs", &ip::layer_graph::set_costs, "layer"_a, "device_time"_a, "server_time"_a, "out_bytes"_a)
-      .def("set_metadata", &ip::layer_graph::set_metadata, "layer"_a, "type"_a, "macs"_a,
+      .def("add_edge", locked<py_graph>(&ip::layer_graph::add_edge), "src"_a, "dst"_a, "Add the data dependency src -> dst.")
+      .def("set_costs", locked<py_graph>(&ip::layer_graph::set_costs), "layer"_a, "device_time"_a, "server_time"_a, "out_bytes"_a)
+      .def("set_metadata", locked<py_graph>(&ip::layer_graph::set_metadata), "layer"_a, "type"_a, "macs"_a,
            "Replace a layer's optional metadata (operator kind, multiply-accumulates).")
-      .def("__len__", &ip::layer_graph::size)
-      .def_property_readonly("num_layers", &ip::layer_graph::size)
-      .def_property_readonly("num_edges", &ip::layer_graph::num_edges)
-      .def_property_readonly("names", [](const ip::layer_graph& g) { return column(g, &ip::layer::name); })
-      .def_property_readonly("device_times", [](const ip::layer_graph& g) { return column(g, &ip::layer::device_time); })
-      .def_property_readonly("server_times", [](const ip::layer_graph& g) { return column(g, &ip::layer::server_time); })
-      .def_property_readonly("out_bytes", [](const ip::layer_graph& g) { return column(g, &ip::layer::out_bytes); })
-      .def_property_readonly("types", [](const ip::layer_graph& g) { return column(g, &ip::layer::type); },
+      .def("__len__", locked<py_graph>(&ip::layer_graph::size))
+      .def_property_readonly("num_layers", locked<py_graph>(&ip::layer_graph::size))
+      .def_property_readonly("num_edges", locked<py_graph>(&ip::layer_graph::num_edges))
+      .def_property_readonly("names", [](const py_graph& g) { return column(g, &ip::layer::name); })
+      .def_property_readonly("device_times", [](const py_graph& g) { return column(g, &ip::layer::device_time); })
+      .def_property_readonly("server_times", [](const py_graph& g) { return column(g, &ip::layer::server_time); })
+      .def_property_readonly("out_bytes", [](const py_graph& g) { return column(g, &ip::layer::out_bytes); })
+      .def_property_readonly("types", [](const py_graph& g) { return column(g, &ip::layer::type); },
                              "operator kind per layer ('' where unknown)")
-      .def_property_readonly("macs", [](const ip::layer_graph& g) { return column(g, &ip::layer::macs); },
+      .def_property_readonly("macs", [](const py_graph& g) { return column(g, &ip::layer::macs); },
                              "multiply-accumulates per layer (0 where unknown)")
-      .def_property_readonly("edges", &ip::layer_graph::edges)
-      .def_property_readonly("inputs", [](const ip::layer_graph& g) {
+      .def_property_readonly("edges", locked<py_graph>(&ip::layer_graph::edges))
+      .def_property_readonly("inputs", [](const py_graph& w) {
+        object_lock lock(w.m);
+        const auto& g = w.obj;
         std::vector<ip::layer_id> in;
         for (ip::layer_id v = 0; v < g.size(); ++v)
           if (g.is_input(v)) in.push_back(v);
         return in;
       })
-      .def("successors", [](const ip::layer_graph& g, ip::layer_id v) { (void)g.at(v); return g.successors(v); }, "layer"_a)
-      .def("predecessors", [](const ip::layer_graph& g, ip::layer_id v) { (void)g.at(v); return g.predecessors(v); }, "layer"_a)
-      .def("topological_order", &ip::layer_graph::topological_order)
-      .def("is_chain", &ip::layer_graph::is_chain)
+      .def("successors", [](const py_graph& w, ip::layer_id v) {
+        object_lock lock(w.m);
+        (void)w.obj.at(v);
+        return w.obj.successors(v);
+      }, "layer"_a)
+      .def("predecessors", [](const py_graph& w, ip::layer_id v) {
+        object_lock lock(w.m);
+        (void)w.obj.at(v);
+        return w.obj.predecessors(v);
+      }, "layer"_a)
+      .def("topological_order", locked<py_graph>(&ip::layer_graph::topological_order))
+      .def("is_chain", locked<py_graph>(&ip::layer_graph::is_chain))
       .def_static(
           "from_msr_json",
           [](const std::string& path, double time_scale, double link_rate) {
-            return ip::load_msr_json(path, ip::msr_options{time_scale, link_rate});
+            return py_graph(ip::load_msr_json(path, ip::msr_options{time_scale, link_rate}));
           },
           "path"_a, "time_scale"_a = 1e-3, "link_rate"_a = 2147483648.0,
           R"doc(Load an msr-fiddle workload. device_time = cpuLatency * time_scale, server_time =
 fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time_scale * link_rate
 (2**31 B/s reproduces the files' edge sizes).)doc")
-      .def_static("from_json", [](const std::string& text) { return ip::from_json(text); }, "text"_a,
+      .def_static("from_json", [](const std::string& text) { return py_graph(ip::from_json(text)); }, "text"_a,
                   "Parse incision's own JSON format.")
-      .def_static("load_json", [](const std::string& path) { return ip::load_json(path); }, "path"_a)
-      .def("to_json", [](const ip::layer_graph& g) { return ip::to_json(g); })
-      .def("save_json", [](const ip::layer_graph& g, const std::string& path) { ip::save_json(g, path); }, "path"_a)
-      .def("__repr__", [](const ip::layer_graph& g) {
+      .def_static("load_json", [](const std::string& path) { return py_graph(ip::load_json(path)); }, "path"_a)
+      .def("to_json", [](const py_graph& g) {
+        object_lock lock(g.m);
+        return ip::to_json(g.obj);
+      })
+      .def("save_json", [](const py_graph& g, const std::string& path) {
+        object_lock lock(g.m);
+        ip::save_json(g.obj, path);
+      }, "path"_a)
+      .def("__repr__", [](const py_graph& w) {
+        object_lock lock(w.m);
+        const auto& g = w.obj;
         return "LayerGraph(layers=" + std::to_string(g.size()) + ", edges=" + std::to_string(g.num_edges()) + ")";
       });
 
@@ -111,11 +149,12 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
 
   m.def(
       "dsl",
-      [](const ip::layer_graph& g, double bandwidth, double rtt, std::optional<double> download_bandwidth, bool corrected) {
+      [](const py_graph& w, double bandwidth, double rtt, std::optional<double> download_bandwidth, bool corrected) {
         ip::dsl_options o;
         o.precedence = corrected;
         o.pin_inputs = corrected;
-        return ip::dsl(g, g, make_link(bandwidth, rtt, download_bandwidth), o);
+        const auto link = make_link(bandwidth, rtt, download_bandwidth);
+        return on_graph(w, [&](const ip::layer_graph& g) { return ip::dsl(g, g, link, o); });
       },
       "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(), "corrected"_a = true,
       R"doc(Latency-optimal plan by one minimum cut (DADS DSL, INFOCOM 2019) with both corrections
@@ -123,26 +162,29 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
 can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
   m.def(
       "dsh",
-      [](const ip::layer_graph& g, double bandwidth, double rtt, std::optional<double> download_bandwidth, int grid, int levels) {
+      [](const py_graph& w, double bandwidth, double rtt, std::optional<double> download_bandwidth, int grid, int levels) {
         ip::dsh_options o;
         o.grid = grid;
         o.levels = levels;
-        return ip::dsh(g, g, make_link(bandwidth, rtt, download_bandwidth), o);
+        const auto link = make_link(bandwidth, rtt, download_bandwidth);
+        return on_graph(w, [&](const ip::layer_graph& g) { return ip::dsh(g, g, link, o); });
       },
       "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(), "grid"_a = 7, "levels"_a = 4,
       "Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage, within 3x of optimal.");
   m.def(
       "chain_scan",
-      [](const ip::layer_graph& g, double bandwidth, double rtt, std::optional<double> download_bandwidth) {
-        return ip::chain_scan(g, g, make_link(bandwidth, rtt, download_bandwidth));
+      [](const py_graph& w, double bandwidth, double rtt, std::optional<double> download_bandwidth) {
+        const auto link = make_link(bandwidth, rtt, download_bandwidth);
+        return on_graph(w, [&](const ip::layer_graph& g) { return ip::chain_scan(g, g, link); });
       },
       "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(),
       "Latency-optimal prefix cut of a chain (Neurosurgeon, ASPLOS 2017).");
   m.def(
       "evaluate",
-      [](const ip::layer_graph& g, const std::vector<ip::layer_id>& device_layers, double bandwidth, double rtt,
+      [](const py_graph& w, const std::vector<ip::layer_id>& device_layers, double bandwidth, double rtt,
          std::optional<double> download_bandwidth) {
-        return ip::evaluate(g, g, make_link(bandwidth, rtt, download_bandwidth), device_layers);
+        const auto link = make_link(bandwidth, rtt, download_bandwidth);
+        return on_graph(w, [&](const ip::layer_graph& g) { return ip::evaluate(g, g, link, device_layers); });
       },
       "graph"_a, "device_layers"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(),
       "Price a feasible device set (ValueError if infeasible).");
@@ -157,18 +199,22 @@ can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
       });
   m.def(
       "dads",
-      [](const ip::layer_graph& g, double bandwidth, double rate, double rtt, std::optional<double> download_bandwidth) {
-        return ip::dads(g, g, make_link(bandwidth, rtt, download_bandwidth), rate);
+      [](const py_graph& w, double bandwidth, double rate, double rtt, std::optional<double> download_bandwidth) {
+        const auto link = make_link(bandwidth, rtt, download_bandwidth);
+        return on_graph(w, [&](const ip::layer_graph& g) { return ip::dads(g, g, link, rate); });
       },
       "graph"_a, "bandwidth"_a, "rate"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(),
       "DADS controller: DSL if its max stage < 1/rate, else DSH; decrease_rate if DSH misses 1/rate too.");
 
   py::class_<ip::bandwidth_map>(m, "BandwidthMap", R"doc(
 Every latency-optimal plan over [min_bandwidth, max_bandwidth] (bytes/s) with exact breakpoints,
-from a few min-cuts; lookups are a binary search.)doc")
-      .def(py::init([](const ip::layer_graph& g, double min_bandwidth, double max_bandwidth, double rtt,
+from a few min-cuts; lookups are a binary search. Immutable once built (no lock needed).)doc")
+      .def(py::init([](const py_graph& w, double min_bandwidth, double max_bandwidth, double rtt,
                        std::optional<double> download_bandwidth) {
-             return ip::bandwidth_map(g, g, make_link(1.0, rtt, download_bandwidth), min_bandwidth, max_bandwidth);
+             const auto link = make_link(1.0, rtt, download_bandwidth);
+             return on_graph(w, [&](const ip::layer_graph& g) {
+               return ip::bandwidth_map(g, g, link, min_bandwidth, max_bandwidth);
+             });
            }),
            "graph"_a, "min_bandwidth"_a, "max_bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none())
       .def("__len__", &ip::bandwidth_map::size)

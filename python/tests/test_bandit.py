@@ -228,3 +228,102 @@ def test_merge_equals_union():
     assert a.n_updates == 300
     with pytest.raises(ValueError, match="policies"):
         a.merge(inc.LinUCB(dim=4, gamma=0.9))
+
+
+@pytest.mark.parametrize("policy", [{}, {"gamma": 0.99}, {"window": 40}])
+@pytest.mark.parametrize("where", ["contexts", "rewards"])
+def test_run_is_all_or_nothing(policy, where):
+    rng = np.random.default_rng(13)
+    T, K, d = 120, 5, 3
+    ctx, rew, xs = rng.normal(size=(T, K, d)), rng.normal(size=(T, K)), rng.normal(size=(T, d))
+    lin, dis = inc.LinUCB(dim=d, **policy), inc.DisjointLinUCB(n_arms=K, dim=d, **policy)
+    lin.run(ctx[:20], rew[:20])
+    dis.run(xs[:20], rew[:20])
+    for t in (0, 1, 57, T - 1):  # a bad value at frame t: frames before t must not be applied
+        bad_ctx, bad_xs, bad_rew = ctx.copy(), xs.copy(), rew.copy()
+        if where == "contexts":
+            bad_ctx[t, 2, 1] = np.nan
+            bad_xs[t, 1] = np.inf
+        else:
+            bad_rew[t, :] = np.nan
+        before_lin, before_dis = lin.snapshot(), dis.snapshot()
+        with pytest.raises(ValueError, match=rf"{where}\[{t}\]"):
+            lin.run(bad_ctx, bad_rew)
+        with pytest.raises(ValueError, match=rf"{where}\[{t}\]"):
+            dis.run(bad_xs, bad_rew)
+        assert lin.snapshot() == before_lin and dis.snapshot() == before_dis
+    with pytest.raises(ValueError, match="shape"):
+        lin.run(rng.normal(size=(3, K, d + 1)), rew[:3])
+    with pytest.raises(ValueError, match="contexts"):
+        dis.run(rng.normal(size=(3, d + 1)), rew[:3])
+    assert lin.snapshot() == before_lin and dis.snapshot() == before_dis
+
+
+def test_setstate_on_a_live_learner_restores_or_raises(vgg16):
+    contexts, front = vgg16
+    rng = np.random.default_rng(21)
+    makers = [
+        lambda: inc.LinUCB(dim=3, window=7),
+        lambda: inc.DisjointLinUCB(n_arms=2, dim=3, gamma=0.9),
+        lambda: inc.MuLinUCB(contexts=contexts, front_delay=front),
+    ]
+    for make in makers:
+        trained, fresh = make(), make()
+        for _ in range(30):
+            if isinstance(trained, inc.LinUCB):
+                X = rng.normal(size=(4, 3))
+                trained.update(X[trained.select(X)], float(rng.normal()))
+            elif isinstance(trained, inc.DisjointLinUCB):
+                x = rng.normal(size=3)
+                trained.update(trained.select(x), x, float(rng.normal()))
+            else:
+                trained.update(trained.select(), 0.1 + float(rng.random()))
+        blob = trained.snapshot()
+        assert fresh.snapshot() != blob
+        before = fresh.snapshot()
+        for garbage in (b"", b"garbage", blob[:-1], blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]):
+            with pytest.raises(ValueError):
+                fresh.__setstate__(garbage)
+            assert fresh.snapshot() == before
+        with pytest.raises(TypeError):
+            fresh.__setstate__(42)
+        assert fresh.__setstate__(blob) is None
+        assert fresh.snapshot() == blob  # restored in place
+        assert fresh.__getstate__() == blob
+        twin = pickle.loads(pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL))
+        assert type(twin) is type(trained) and twin.snapshot() == blob
+    with pytest.raises(ValueError):  # another family's snapshot
+        inc.LinUCB(dim=3).__setstate__(inc.DisjointLinUCB(n_arms=2, dim=3).snapshot())
+
+
+def test_simulate_rejects_frame_counts_that_overflow_or_are_huge(vgg16):
+    contexts, front = vgg16
+    ans = inc.MuLinUCB(contexts=contexts, front_delay=front)
+    thetas = np.full((4, 7), 1e-9)
+    before = ans.snapshot()
+    with pytest.raises(ValueError, match="frames"):
+        ans.simulate(thetas, np.array([2**62] * 4))  # the int64 sum wraps
+    with pytest.raises(ValueError, match="frames"):
+        ans.simulate(thetas, np.array([2**27, 1, 0, 0]))  # the documented cap is 2**27 frames
+    with pytest.raises(ValueError, match="negative"):
+        ans.simulate(thetas, np.array([5, -1, 3, 2]))
+    with pytest.raises(ValueError):
+        ans.simulate(thetas[:0], np.array([], dtype=np.int64))
+    assert ans.snapshot() == before
+    arms, delays, summary = ans.simulate(thetas, np.array([3, 0, 2, 1]))
+    assert arms.shape == delays.shape == (6,) and summary["frames"] == 6
+
+
+def test_mulinucb_keyword_defaults_are_the_library_defaults(vgg16):
+    """The defaults come from mu_linucb_options: they must be the official ANS constants."""
+    import re  # noqa: PLC0415
+
+    doc = inc.MuLinUCB.__init__.__doc__
+    expected = {"reg": "1.0", "scaling": "'column_max'", "mu": "0.25", "initial_horizon": "200", "delta": "0.1",
+                "c_noise": "0.05", "c_theta": "1.0", "l_key": "0.8", "l_nonkey": "0.2", "alpha": "None",
+                "forced_sampling": "True", "arm_cache": "True", "gamma": "None", "window": "None"}
+    got = {k: v for k, v in re.findall(r"\b(\w+): [^=,]*(?:\[[^\]]*\][^=,]*)?= ([^,)]+)", doc)}
+    assert got == expected
+    contexts, front = vgg16
+    assert inc.MuLinUCB(contexts, front).snapshot() == inc.MuLinUCB(contexts, front, reg=1.0, mu=0.25).snapshot()
+    assert inc.LinUCB(2, gamma=0.5).policy == "discounted" and inc.LinUCB(2).policy == "ridge"

@@ -15,20 +15,34 @@ class LinUCB:
     (a (K, d) float64 C-ordered array); ties go to the lowest index. ``update(x, reward)`` folds the
     chosen row and its reward into the ridge statistics in O(d^2) (Sherman-Morrison). Pass ``gamma``
     for discounted statistics (D-LinUCB) or ``window`` for a sliding window.
+    
+    Threads: every method takes a per-object lock, so one learner may be shared by Python threads and
+    their calls are serialised (each call sees and leaves a consistent state; ``n_updates`` counts
+    every update). Batch methods (``run``, ``simulate``) release the GIL while they run, so learners in
+    different threads progress in parallel; they are all or nothing: on an exception nothing is applied.
     """
     @staticmethod
+    def __setstate__(*args, **kwargs):
+        """
+        _setstate(self: object, state: bytes) -> None
+        
+        Restores snapshot bytes into this learner (pickle). ValueError/TypeError on bad state, nothing changed.
+        """
+    @staticmethod
     def load(path: os.PathLike | str | bytes) -> LinUCB:
-        ...
+        """
+        A learner from a file written by save().
+        """
     @staticmethod
     def restore(data: bytes) -> LinUCB:
-        ...
+        """
+        A learner from snapshot() bytes. ValueError on corrupt or foreign bytes.
+        """
     def __getstate__(self) -> bytes:
         ...
     def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, reg: typing.SupportsFloat | typing.SupportsIndex = 1.0, *, gamma: typing.SupportsFloat | typing.SupportsIndex | None = None, window: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
         ...
     def __repr__(self) -> str:
-        ...
-    def __setstate__(self, arg0: bytes) -> None:
         ...
     def merge(self, other: LinUCB) -> None:
         """
@@ -36,7 +50,7 @@ class LinUCB:
         """
     def run(self, contexts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], rewards: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, 1]"]:
         """
-        Runs a whole stream in C++: at frame t choose among contexts[t] (K, d), observe rewards[t, a]. Returns the chosen arms.
+        Runs a whole stream in C++: at frame t choose among contexts[t] (K, d), observe rewards[t, a]. Returns the chosen arms. All or nothing: non-finite input raises before any update.
         """
     def save(self, path: os.PathLike | str | bytes) -> None:
         """
@@ -90,7 +104,9 @@ class LinUCB:
         ...
     @property
     def policy(self) -> str:
-        ...
+        """
+        Statistics policy: 'ridge', 'discounted' (gamma) or 'window'.
+        """
     @property
     def theta(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
@@ -100,39 +116,59 @@ class DisjointLinUCB:
     
     ``select(x)`` returns argmax_k x.theta_k + alpha*sqrt(x^T A_k^-1 x) for one (d,) context;
     ``update(arm, x, reward)`` updates that arm only. ``gamma``/``window`` as for LinUCB.
+    
+    Threads: every method takes a per-object lock, so one learner may be shared by Python threads and
+    their calls are serialised (each call sees and leaves a consistent state; ``n_updates`` counts
+    every update). Batch methods (``run``, ``simulate``) release the GIL while they run, so learners in
+    different threads progress in parallel; they are all or nothing: on an exception nothing is applied.
     """
     @staticmethod
+    def __setstate__(*args, **kwargs):
+        """
+        _setstate(self: object, state: bytes) -> None
+        
+        Restores snapshot bytes into this learner (pickle). ValueError/TypeError on bad state, nothing changed.
+        """
+    @staticmethod
     def load(path: os.PathLike | str | bytes) -> DisjointLinUCB:
-        ...
+        """
+        A learner from a file written by save().
+        """
     @staticmethod
     def restore(data: bytes) -> DisjointLinUCB:
-        ...
+        """
+        A learner from snapshot() bytes. ValueError on corrupt or foreign bytes.
+        """
     def __getstate__(self) -> bytes:
         ...
     def __init__(self, n_arms: typing.SupportsInt | typing.SupportsIndex, dim: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, reg: typing.SupportsFloat | typing.SupportsIndex = 1.0, *, gamma: typing.SupportsFloat | typing.SupportsIndex | None = None, window: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
         ...
     def __repr__(self) -> str:
         ...
-    def __setstate__(self, arg0: bytes) -> None:
-        ...
     def inverse(self, arm: typing.SupportsInt | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]"]:
         ...
     def merge(self, other: DisjointLinUCB) -> None:
-        ...
+        """
+        Adds the other learner's data statistics.
+        """
     def n_updates(self, arm: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
     def run(self, contexts: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"], rewards: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"]) -> typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, 1]"]:
         """
-        Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms.
+        Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms. All or nothing: non-finite input raises before any update.
         """
     def save(self, path: os.PathLike | str | bytes) -> None:
-        ...
+        """
+        Writes the snapshot to a file atomically.
+        """
     def scores(self, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
     def select(self, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]) -> int:
         ...
     def snapshot(self) -> bytes:
-        ...
+        """
+        The full state as versioned, checksummed bytes.
+        """
     def theta(self, arm: typing.SupportsInt | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
     def update(self, arm: typing.SupportsInt | typing.SupportsIndex, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], reward: typing.SupportsFloat | typing.SupportsIndex) -> None:
@@ -151,7 +187,9 @@ class DisjointLinUCB:
         ...
     @property
     def policy(self) -> str:
-        ...
+        """
+        Statistics policy: 'ridge', 'discounted' (gamma) or 'window'.
+        """
 class MuLinUCB:
     """
     muLinUCB (ANS; Zhang, Chen, Xu, WWW 2021): learns the DNN cut online.
@@ -165,20 +203,34 @@ class MuLinUCB:
     Defaults are the official code's constants. Deviations (named): ``reg``*I prior instead of a
     random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw contexts).
     ``gamma`` (discounted) or ``window`` (sliding window) add forgetting (not in ANS).
+    
+    Threads: every method takes a per-object lock, so one learner may be shared by Python threads and
+    their calls are serialised (each call sees and leaves a consistent state; ``n_updates`` counts
+    every update). Batch methods (``run``, ``simulate``) release the GIL while they run, so learners in
+    different threads progress in parallel; they are all or nothing: on an exception nothing is applied.
     """
     @staticmethod
+    def __setstate__(*args, **kwargs):
+        """
+        _setstate(self: object, state: bytes) -> None
+        
+        Restores snapshot bytes into this learner (pickle). ValueError/TypeError on bad state, nothing changed.
+        """
+    @staticmethod
     def load(path: os.PathLike | str | bytes) -> MuLinUCB:
-        ...
+        """
+        A learner from a file written by save().
+        """
     @staticmethod
     def restore(data: bytes) -> MuLinUCB:
-        ...
+        """
+        A learner from snapshot() bytes. ValueError on corrupt or foreign bytes.
+        """
     def __getstate__(self) -> bytes:
         ...
     def __init__(self, contexts: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.f_contiguous"], front_delay: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], *, reg: typing.SupportsFloat | typing.SupportsIndex = 1.0, scaling: str = 'column_max', mu: typing.SupportsFloat | typing.SupportsIndex = 0.25, initial_horizon: typing.SupportsInt | typing.SupportsIndex = 200, delta: typing.SupportsFloat | typing.SupportsIndex = 0.1, c_noise: typing.SupportsFloat | typing.SupportsIndex = 0.05, c_theta: typing.SupportsFloat | typing.SupportsIndex = 1.0, l_key: typing.SupportsFloat | typing.SupportsIndex = 0.8, l_nonkey: typing.SupportsFloat | typing.SupportsIndex = 0.2, alpha: typing.SupportsFloat | typing.SupportsIndex | None = None, forced_sampling: bool = True, arm_cache: bool = True, gamma: typing.SupportsFloat | typing.SupportsIndex | None = None, window: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
         ...
     def __repr__(self) -> str:
-        ...
-    def __setstate__(self, arg0: bytes) -> None:
         ...
     def estimates(self, L: typing.SupportsFloat | typing.SupportsIndex = 0.2) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         """
@@ -187,13 +239,17 @@ class MuLinUCB:
     def is_local_arm(self, arm: typing.SupportsInt | typing.SupportsIndex) -> bool:
         ...
     def merge(self, other: MuLinUCB) -> None:
-        ...
-    def run(self, offload_delays: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"], key_weight: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"] | None = None) -> tuple[typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, 1]"], dict]:
+        """
+        Adds the other learner's data statistics.
+        """
+    def run(self, offload_delays: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"], key_weight: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"] | None = None) -> tuple[typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, 1]"], dict]:
         """
         Runs a stream in C++ over a (T, K) offloading-delay table; returns (arms, summary).
         """
     def save(self, path: os.PathLike | str | bytes) -> None:
-        ...
+        """
+        Writes the snapshot to a file atomically.
+        """
     def scaled_context(self, arm: typing.SupportsInt | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
     def select(self, key_frame: bool = False) -> int:
@@ -210,10 +266,12 @@ class MuLinUCB:
         """
     def simulate(self, thetas: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.f_contiguous"], segment_frames: typing.Annotated[numpy.typing.ArrayLike, numpy.int64, "[m, 1]"], noise: typing.SupportsFloat | typing.SupportsIndex = 0.0, seed: typing.SupportsInt | typing.SupportsIndex = 0, key_prob: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple[typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, 1]"], typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], dict]:
         """
-        Runs a stream in C++ against offload delay = raw_context . thetas[s] + N(0, noise^2) in segment s (segment_frames[s] frames each). Returns (arms, end-to-end delays, summary).
+        Runs a stream in C++ against offload delay = raw_context . thetas[s] + N(0, noise^2) in segment s (segment_frames[s] >= 0 frames each, at most 2**27 frames in all). Returns (arms, end-to-end delays, summary).
         """
     def snapshot(self) -> bytes:
-        ...
+        """
+        The full state as versioned, checksummed bytes.
+        """
     def update(self, arm: typing.SupportsInt | typing.SupportsIndex, offload_delay: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
@@ -257,7 +315,9 @@ class MuLinUCB:
         ...
     @property
     def policy(self) -> str:
-        ...
+        """
+        Statistics policy: 'ridge', 'discounted' (gamma) or 'window'.
+        """
     @property
     def theta(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         """

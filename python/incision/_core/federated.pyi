@@ -13,6 +13,9 @@ class FedAggregator:
     
     Speaks bytes only: handle(message) -> reply, so the same object serves devices
     in one process or behind any transport.
+    
+    Threads: every method takes a per-object lock, so one object may be shared by Python threads;
+    calls are serialised. handle_batch and run_lockstep release the GIL while they run.
     """
     def __init__(self) -> None:
         ...
@@ -64,6 +67,9 @@ class FedLinUCBDW:
     FedLinUCB-DW device learner (CANS): muLinUCB on its group's pooled statistics,
     a bounded fading warm start from offline experience, and an O(d^2) log-det upload
     trigger. Messages are bytes (hello, make_upload -> edge; receive <- edge).
+    
+    Threads: every method takes a per-object lock, so one object may be shared by Python threads;
+    calls are serialised. handle_batch and run_lockstep release the GIL while they run.
     """
     def __init__(self, device_id: typing.SupportsInt | typing.SupportsIndex, group: str, contexts: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"], front_delay: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], *, upload_threshold: typing.SupportsFloat | typing.SupportsIndex = 1.0, warm_weight: typing.SupportsFloat | typing.SupportsIndex = 0.5, warm_max_rows: typing.SupportsFloat | typing.SupportsIndex = 50.0, warm_half_life: typing.SupportsFloat | typing.SupportsIndex = 200.0, reg: typing.SupportsFloat | typing.SupportsIndex = 1.0, scaling: str = 'column_max', mu: typing.SupportsFloat | typing.SupportsIndex = 0.25, initial_horizon: typing.SupportsInt | typing.SupportsIndex = 200, delta: typing.SupportsFloat | typing.SupportsIndex = 0.1, c_noise: typing.SupportsFloat | typing.SupportsIndex = 0.05, c_theta: typing.SupportsFloat | typing.SupportsIndex = 1.0, l_key: typing.SupportsFloat | typing.SupportsIndex = 0.8, l_nonkey: typing.SupportsFloat | typing.SupportsIndex = 0.2, alpha: typing.SupportsFloat | typing.SupportsIndex | None = None, forced_sampling: bool = True) -> None:
         """
@@ -176,11 +182,12 @@ def decode_message(message: bytes) -> dict:
     Decodes a FedLinUCB-DW message (hello, upload, download, ack, reject) into a dict.
     Raises ValueError on bytes that are not a valid message.
     """
-def run_lockstep(devices: list, edge: FedAggregator, delays: collections.abc.Sequence[typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"]], key_frames: typing.Annotated[numpy.typing.NDArray[numpy.bool], "[m, n]", "flags.c_contiguous"]) -> typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, n]"]:
+def run_lockstep(devices: list, edge: FedAggregator, delays: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], key_frames: typing.Annotated[numpy.typing.NDArray[numpy.bool], "[m, n]", "flags.c_contiguous"]) -> typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, n]"]:
     """
     Runs devices in lockstep: frame t of device i selects an arm, observes delays[i][t, arm] if
     it offloads and updates; with an edge (None: no cooperation) it uploads when its trigger fires
     and installs its fresh download. delays: one (frames, n_arms) float64 table per device;
     key_frames: (n_devices, frames) bool. Returns the chosen arms, (n_devices, frames) int64.
+    Takes the lock of every device and of the edge, and releases the GIL while it runs.
     """
 PROTOCOL_VERSION: int = 1

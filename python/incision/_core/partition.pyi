@@ -15,6 +15,9 @@ class LayerGraph:
     out_bytes is what shipping the raw input costs. Every mutation is validated (negative or
     non-finite values, unknown ids, self loops, duplicate edges, cycles -> ValueError/IndexError
     naming the layer) and leaves the graph unchanged on error.
+    
+    Threads: every method takes a per-graph lock, so a graph may be shared by Python threads; the
+    partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GIL while they run.
     """
     @staticmethod
     def from_json(text: str) -> LayerGraph:
@@ -65,7 +68,7 @@ class LayerGraph:
     def topological_order(self) -> list[int]:
         ...
     @property
-    def device_times(self) -> numpy.typing.NDArray[numpy.float64]:
+    def device_times(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
     @property
     def edges(self) -> list[tuple[int, int]]:
@@ -74,7 +77,7 @@ class LayerGraph:
     def inputs(self) -> list[int]:
         ...
     @property
-    def macs(self) -> numpy.typing.NDArray[numpy.float64]:
+    def macs(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         """
         multiply-accumulates per layer (0 where unknown)
         """
@@ -88,10 +91,10 @@ class LayerGraph:
     def num_layers(self) -> int:
         ...
     @property
-    def out_bytes(self) -> numpy.typing.NDArray[numpy.float64]:
+    def out_bytes(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
     @property
-    def server_times(self) -> numpy.typing.NDArray[numpy.float64]:
+    def server_times(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
     @property
     def types(self) -> list[str]:
@@ -160,7 +163,7 @@ class DadsDecision:
 class BandwidthMap:
     """
     Every latency-optimal plan over [min_bandwidth, max_bandwidth] (bytes/s) with exact breakpoints,
-    from a few min-cuts; lookups are a binary search.
+    from a few min-cuts; lookups are a binary search. Immutable once built (no lock needed).
     """
     def __init__(self, graph: LayerGraph, min_bandwidth: typing.SupportsFloat | typing.SupportsIndex, max_bandwidth: typing.SupportsFloat | typing.SupportsIndex, rtt: typing.SupportsFloat | typing.SupportsIndex = 0.0, download_bandwidth: typing.SupportsFloat | typing.SupportsIndex | None = None) -> None:
         ...
