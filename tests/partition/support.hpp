@@ -128,6 +128,23 @@ inline brute_result brute_force(const ip::layer_graph& g, double bw, double rtt 
   return r;
 }
 
+/// The union of the device sets of every plan whose latency is within @p rel (relative) of the
+/// best: the device set the tie rule must return when the exact optima are the only plans that
+/// close (integer costs at a rational bandwidth: other plans differ by far more than rounding).
+inline std::vector<ip::side> union_of_near_optima(const ip::layer_graph& g, double bw, double rtt = 0.0,
+                                                  double down = std::numeric_limits<double>::infinity(),
+                                                  double rel = 1e-12) {
+  double best = std::numeric_limits<double>::infinity();
+  for_each_feasible(g, [&](const std::vector<ip::side>& pl) { best = std::min(best, price(g, pl, bw, rtt, down).latency); });
+  std::vector<ip::side> u(g.size(), ip::side::server);
+  for_each_feasible(g, [&](const std::vector<ip::side>& pl) {
+    if (price(g, pl, bw, rtt, down).latency > best + rel * best) return;
+    for (ip::layer_id v = 0; v < g.size(); ++v)
+      if (pl[v] == ip::side::device) u[v] = ip::side::device;
+  });
+  return u;
+}
+
 inline bool close(double a, double b, double rel = 1e-9) {
   return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)});
 }

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -294,4 +295,71 @@ TEST_CASE("table_oracle re-prices a graph") {
     for (ip::layer_id v = 0; v < 8; ++v) g.set_costs(v, d[v], s[v], b[v]);
     CHECK(close(p.latency, brute_force(g, 2.0).best_latency));
   }
+}
+
+TEST_CASE("ties survive float rounding: chain scan and dsl keep the longer prefix (issue 12 #20)") {
+  // in -> a -> b at B = 1000/7: prefixes {in} and {in, a} both cost 9 + 7/B, summed in
+  // different orders
+  ip::layer_graph g;
+  g.add_layer("in", 7, 4, 7);
+  g.add_layer("a", 2, 2, 7);
+  g.add_layer("b", 7, 0, 2);
+  g.add_edge(0, 1);
+  g.add_edge(1, 2);
+  const double bw = 1000.0 / 7.0;
+  const std::vector<ip::layer_id> want{0, 1};
+  CHECK(ip::chain_scan(g, bw).device_layers == want);
+  CHECK(ip::dsl(g, bw).device_layers == want);
+  CHECK(union_of_near_optima(g, bw) == ip::evaluate(g, g, ip::simple_link(bw), want).placement);
+}
+
+TEST_CASE("integer costs at rational bandwidths: dsl and chain scan return the union of the optima") {
+  // transfer times are multiples of 1/q: distinct plans differ by far more than rounding, so
+  // the exact ties are the plans within 1e-12 and the tie rule is checkable
+  std::mt19937_64 rng(2020);
+  std::uniform_int_distribution<std::size_t> size(1, 10);
+  std::uniform_int_distribution<int> num(1, 9), den(2, 13);
+  std::uniform_real_distribution<double> dens(0.1, 0.6);
+  int ties = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const bool chain = trial % 3 == 0;
+    const auto g = chain ? random_chain(rng, size(rng), true) : random_dag(rng, size(rng), dens(rng), true, trial % 2 == 0);
+    const double bw = 1000.0 * num(rng) / den(rng);
+    const auto want = union_of_near_optima(g, bw);
+    const auto p = ip::dsl(g, bw);
+    INFO("trial " << trial << " bw " << bw);
+    REQUIRE(p.placement == want);
+    if (chain) REQUIRE(ip::chain_scan(g, bw).placement == want);
+    ties += brute_force(g, bw).union_of_optima != want ? 1 : 0;  // where exact comparison would miss
+  }
+  MESSAGE(ties << " of 3000 instances have a tie that exact float comparison misreads");
+}
+
+TEST_CASE("with an RTT, ties between offloading and all-device go to the device (integer costs)") {
+  // the optimum is min(best cut + RTT, all-device); on a tie the inclusion-maximal device set is
+  // all-device, which is the union of the optima
+  std::mt19937_64 rng(86);
+  std::uniform_int_distribution<std::size_t> size(1, 9);
+  std::uniform_int_distribution<int> small(0, 4);
+  int all_device_ties = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const auto g = random_dag(rng, size(rng), 0.35, true, trial % 2 == 0);
+    const double rtt = small(rng), down = trial % 2 == 0 ? std::numeric_limits<double>::infinity() : 1.0;
+    const auto p = ip::dsl(g, g, ip::simple_link(1.0, rtt, down));
+    const auto bf = brute_force(g, 1.0, rtt, down);
+    INFO("trial " << trial);
+    REQUIRE(p.latency == bf.best_latency);
+    REQUIRE(p.placement == bf.union_of_optima);
+    // count the cases where an offloading plan ties with all-device
+    if (p.server_layers.empty()) {
+      bool offload_ties = false;
+      for_each_feasible(g, [&](const std::vector<ip::side>& pl) {
+        const bool any_server = std::find(pl.begin(), pl.end(), ip::side::server) != pl.end();
+        if (any_server && price(g, pl, 1.0, rtt, down).latency == bf.best_latency) offload_ties = true;
+      });
+      all_device_ties += offload_ties ? 1 : 0;
+    }
+  }
+  MESSAGE(all_device_ties << " RTT ties between offloading and all-device");
+  CHECK(all_device_ties > 50);
 }

@@ -14,6 +14,7 @@
 #include <incision/config.hpp>
 #include <incision/error.hpp>
 #include <incision/partition/concepts.hpp>
+#include <incision/partition/detail/tie.hpp>
 #include <incision/partition/dsl.hpp>
 #include <incision/partition/layer_graph.hpp>
 #include <incision/partition/link.hpp>
@@ -117,7 +118,7 @@ bandwidth_map::bandwidth_map(const layer_graph& g, const Oracle& oracle, const L
     while (!pending.empty()) {
       const line& left = out.back();
       line right = pending.back();
-      const bool same = right.s == left.s && std::abs(right.a - left.a) <= 1e-12 * std::max(1.0, std::abs(left.a));
+      const bool same = right.s == left.s && std::abs(right.a - left.a) <= detail::tie_rel * std::max(left.a, right.a);
       if (same) {
         pending.pop_back();
         continue;
@@ -138,7 +139,8 @@ bandwidth_map::bandwidth_map(const layer_graph& g, const Oracle& oracle, const L
       }
       line mid = solve_at(u_star);
       const double env = left.a + left.s * u_star;
-      if (mid.p.latency >= env - 1e-9 * std::max(1.0, std::abs(env)) || (mid.s == left.s) ||
+      // no plan below the envelope by more than the tie tolerance: a breakpoint
+      if (detail::tie_or_less(env, mid.p.latency) || (mid.s == left.s) ||
           (mid.s == right.s)) {
         breaks.push_back(u_star);
         out.push_back(std::move(right));

@@ -22,13 +22,16 @@
 /// norm's running and saved statistics and max-pool masks), and the cut graph shrinks by as much.
 /// Tie-breaking: among all optimal plans the one with the inclusion-maximal device set (layers
 /// that cannot reach the sink in the final residual graph); an optional RTT is handled exactly
-/// by comparing the best cut plus RTT with the all-device plan (ties go to the device).
+/// by comparing the best cut plus RTT with the all-device plan (ties go to the device). Both
+/// read ties up to detail::tie_rel (relative to the cut value / the latency): residuals below
+/// it count as saturated, so float rounding does not decide a tie.
 #pragma once
 
 #include <incision/config.hpp>
 #include <incision/detail/scratch.hpp>
 #include <incision/error.hpp>
 #include <incision/partition/concepts.hpp>
+#include <incision/partition/detail/tie.hpp>
 #include <incision/partition/layer_graph.hpp>
 #include <incision/partition/link.hpp>
 #include <incision/partition/max_flow.hpp>
@@ -238,6 +241,7 @@ void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_op
   c_ = std::move(c);
   g_ = &g;
   opt_ = opt;
+  mf_.set_tie_tolerance(detail::tie_rel);
   build();
 }
 
@@ -273,8 +277,8 @@ inline plan dsl_solver::solve(const detail::link_values& l, const cost_weights& 
   if (l.rtt > 0.0 && !p.server_layers.empty()) {
     plan local = detail::price(*g_, c_, l, std::vector<side>(g_->size(), side::device));
     const bool better = (w.device == 1.0 && w.server == 1.0 && w.transfer == 1.0)
-                            ? local.latency <= p.latency
-                            : local.max_stage <= p.max_stage;
+                            ? detail::tie_or_less(local.latency, p.latency)
+                            : detail::tie_or_less(local.max_stage, p.max_stage);
     if (better) p = std::move(local);
   }
   // the corrected construction is feasible by design; the paper's graph may not be

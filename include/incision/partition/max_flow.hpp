@@ -153,6 +153,17 @@ class max_flow {
   /// @brief Computes a maximum preflow and the minimum cut; returns the cut value (infinity
   /// when every cut is infinite). Capacities must be >= 0 and not NaN (asserted).
   double solve();
+  /// @brief Residuals up to @p rel times the cut value count as saturated when solve() reads
+  /// the sides (default 0: exact). Float rounding can leave a residue of a few ulps on an arc
+  /// that is saturated in exact arithmetic, which would move vertices to the sink side and break
+  /// the tie rule; the cut read this way exceeds the flow by at most rel * value per cut arc.
+  /// @throws invalid_argument unless 0 <= rel < 1e-3.
+  void set_tie_tolerance(double rel) {
+    if (!(rel >= 0.0 && rel < 1e-3))
+      INCISION_THROW(invalid_argument(incision::detail::message(
+          "partition", "max_flow::set_tie_tolerance: need 0 <= rel < 1e-3")));
+    tie_rel_ = rel;
+  }
   /// @brief Side of @p v in the last solve's minimum cut (see file comment).
   [[nodiscard]] bool on_source_side(vertex v) const noexcept { return label_[v] > n_; }
   /// @brief The cut value of the last solve.
@@ -207,6 +218,7 @@ class max_flow {
   std::uint32_t* current_ = nullptr;
   vertex* queue_ = nullptr;
   double value_ = 0.0;
+  double tie_rel_ = 0.0;  // set_tie_tolerance
   solve_stats stats_;
 
   void layout(std::size_t n, std::size_t slots);
@@ -215,7 +227,7 @@ class max_flow {
   bool preflow_heuristics();
   bool greedy_sweep(bool forward) noexcept;
   bool forest_push() noexcept;
-  void label_distances() noexcept;
+  void label_distances(double eps = 0.0) noexcept;
   void augment_paths() noexcept;
   // a push of `d` out of `ex` along a residual `r`: exact zeros, never a near-zero residue
   static double take(double r, double d) noexcept { return d == r ? 0.0 : r - d; }
@@ -286,7 +298,7 @@ inline void max_flow::layout(std::size_t n, std::size_t slots) {
 inline max_flow::max_flow(const max_flow& other)
     : n_(other.n_), specs_(other.specs_), pos_(other.pos_), dirty_(other.dirty_), slots_(other.slots_),
       laid_n_(other.laid_n_), laid_slots_(other.laid_slots_), next_slot_(other.next_slot_),
-      descending_(other.descending_), value_(other.value_), stats_(other.stats_) {
+      descending_(other.descending_), value_(other.value_), tie_rel_(other.tie_rel_), stats_(other.stats_) {
   if (other.block_) {
     block_ = std::make_unique_for_overwrite<std::byte[]>(other.block_bytes_);
     block_bytes_ = other.block_bytes_;
@@ -323,6 +335,7 @@ inline void max_flow::swap(max_flow& other) noexcept {
   swap(current_, other.current_);
   swap(queue_, other.queue_);
   swap(value_, other.value_);
+  swap(tie_rel_, other.tie_rel_);
   swap(stats_, other.stats_);
 }
 
@@ -403,7 +416,7 @@ inline void max_flow::compile_specs() {
 
 // Breadth-first search backwards from the vertices with a sink residual along residual arcs:
 // label = distance to the sink, n + 1 when the sink is unreachable.
-inline void max_flow::label_distances() noexcept {
+inline void max_flow::label_distances(double eps) noexcept {
   const auto dead = static_cast<std::uint32_t>(n_ + 1);
   // locals: the compiler cannot tell that stores through the arrays leave the members alone
   std::uint32_t* const label = label_;
@@ -415,7 +428,7 @@ inline void max_flow::label_distances() noexcept {
   std::fill_n(label, n_, dead);
   std::size_t qh = 0, qt = 0;
   for (vertex v = 0; v < n_; ++v)
-    if (sink_res_[v] > 0.0) {
+    if (sink_res_[v] > eps) {
       label[v] = 1;
       queue[qt++] = v;
     }
@@ -424,7 +437,7 @@ inline void max_flow::label_distances() noexcept {
     const std::uint32_t du = label[u] + 1;
     for (std::uint32_t a = first[u], e = end[u]; a < e; ++a) {
       const vertex w = links[a].head;
-      if (label[w] != dead || !(res[links[a].rev] > 0.0)) continue;
+      if (label[w] != dead || !(res[links[a].rev] > eps)) continue;
       label[w] = du;
       queue[qt++] = w;
     }
@@ -629,7 +642,8 @@ inline double max_flow::solve() {
     return value_;
   }
   if (active && preflow_heuristics()) augment_paths();
-  label_distances();  // the side: whatever still reaches the sink in the residual graph
+  // the side: whatever still reaches the sink in the residual graph (through more than rounding)
+  label_distances(tie_rel_ * value_);
   return value_;
 }
 
