@@ -89,10 +89,12 @@ def expected_crossing(graph, device):
 
 
 def device_sets(tm, n_random, seed):
-    """The bandwidth map's plans over 1 kB/s .. 100 GB/s, all-device, all-server, random closed sets."""
+    """The bandwidth map's plans over 1 kB/s .. 100 GB/s, DSL and DSH plans, all-device, all-server and
+    random closed sets (multi-branch cuts)."""
     g = tm.graph
     bmap = inc.BandwidthMap(g, 1e3, 1e11)
     sets = [("map", p) for p in bmap.plans]
+    sets += [("dsl", inc.dsl(g, bandwidth=5e6)), ("dsh", inc.dsh(g, bandwidth=5e6))]
     sets.append(("all-device", list(range(g.num_layers))))
     sets.append(("all-server", g.inputs))
     rng = random.Random(seed)
