@@ -2,14 +2,17 @@
 // refusals that change nothing, and traffic counters.
 #include <incision/bandit/fed_aggregator.hpp>
 #include <incision/bandit/fed_messages.hpp>
+#include <incision/bandit/ridge_stats.hpp>
 
 #include <doctest/doctest.h>
 
 #include <Eigen/Core>
+#include <Eigen/Eigenvalues>
 
 #include <cstddef>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -187,15 +190,11 @@ TEST_CASE("fed aggregator: refusals carry a code and leave the state unchanged")
     w.u64(1);
     CHECK(code_of(incision::detail::seal(200, w.buffer())) == ib::fed_reject_code::protocol_version);
   }
-  {  // an upload whose sum would overflow the group's statistics throws and changes nothing
-    Eigen::MatrixXd big = Eigen::MatrixXd::Constant(1, 3, 1e154);
-    const auto before = state(edge);
-    (void)edge.handle(rows_upload(1, 2, big, y));  // 1e308: finite
-    const auto after_first = state(edge);
-    CHECK_FALSE(same(before, after_first));
-    CHECK_THROWS_AS((void)edge.handle(rows_upload(1, 3, big * 10.0, y)), incision::parse_error);
-    CHECK(same(after_first, state(edge)));
-  }
+  // Statistics above max_statistic (1e12 by default), or that overflow, are refused.
+  CHECK(code_of(rows_upload(1, 2, Eigen::MatrixXd::Constant(1, 3, 1e7), y)) ==
+        ib::fed_reject_code::invalid_statistics);
+  CHECK(code_of(rows_upload(1, 2, Eigen::MatrixXd::Constant(1, 3, 1e155), y)) ==
+        ib::fed_reject_code::invalid_statistics);
   // Garbage throws parse_error and changes nothing, counters included.
   const auto before = state(edge);
   const auto traffic = edge.traffic();
@@ -247,21 +246,265 @@ TEST_CASE("fed aggregator: weighted rows keep the group's matrix exactly symmetr
   CHECK(g == g.transpose());
 }
 
-TEST_CASE("fed aggregator: the overflow guard switches to the checked path near the limit") {
-  ib::fed_aggregator edge;
+TEST_CASE("fed aggregator: sums near the largest double are checked and refused above max_statistic") {
+  ib::fed_aggregator_options o;
+  o.max_statistic = 1e302;
+  o.psd_slack = 1.0;
+  ib::fed_aggregator edge(o);
   (void)edge.handle(hello(1, "g", 2));
-  // Each upload adds 1e299 to every entry: the running bound passes 1e300 after ten of them,
-  // the checked path takes over, and only a sum that really overflows is refused.
-  Eigen::MatrixXd x = Eigen::MatrixXd::Constant(1, 2, std::sqrt(1e299));
-  Eigen::VectorXd y = Eigen::VectorXd::Constant(1, std::sqrt(1e299));
+  // Each upload adds 1e299 to the diagonal (two rows along the axes, so the Gram stays exactly
+  // diagonal): the running bound reaches 1e302 after a thousand, the checked path takes over,
+  // and only a sum really above the cap is refused.
+  const double a = std::sqrt(1e299);
+  Eigen::MatrixXd x{{a, 0.0}, {0.0, a}};
+  Eigen::VectorXd y = Eigen::VectorXd::Constant(2, a);
   std::uint64_t seq = 0;
   for (; seq < 100; ++seq) (void)edge.handle(rows_upload(1, seq + 1, x, y));
-  CHECK(edge.group_gram("g")(0, 1) == doctest::Approx(1e301));
+  CHECK(edge.last_seq(1) == 100);
+  CHECK(edge.group_gram("g")(0, 0) == doctest::Approx(1e301));
+  CHECK(edge.group_gram("g")(0, 1) == 0.0);
   CHECK(edge.group_moment("g")(0) == doctest::Approx(1e301));
-  // Two rows of 1.7e308 each: every entry finite in the message, the sum is not.
-  Eigen::MatrixXd big = Eigen::MatrixXd::Constant(2, 2, std::sqrt(1.7e308));
+  // One upload of 1e302 on the diagonal: every entry finite in the message, the sum above the cap.
+  Eigen::MatrixXd big{{1e151, 0.0}, {0.0, 1e151}};
   const Eigen::MatrixXd before = edge.group_gram("g");
-  CHECK_THROWS_AS((void)edge.handle(rows_upload(1, seq + 1, big, Eigen::VectorXd::Ones(2))), incision::parse_error);
+  const auto r = std::get<ib::fed_reject>(decode(edge.handle(rows_upload(1, seq + 1, big, Eigen::VectorXd::Ones(2)))));
+  CHECK(r.code == ib::fed_reject_code::invalid_statistics);
+  CHECK(r.text.find("max_statistic") != std::string::npos);
   CHECK(edge.group_gram("g") == before);
   CHECK(edge.last_seq(1) == seq);
+}
+
+namespace {
+
+std::vector<std::byte> dense_stats_upload(std::uint64_t id, std::uint64_t seq, const Eigen::MatrixXd& gram,
+                                          std::uint64_t count = 1) {
+  ib::fed_upload u;
+  u.device_id = id;
+  u.seq = seq;
+  u.count = count;
+  u.gram = gram;
+  u.moment = Eigen::VectorXd::Ones(gram.rows());
+  return ib::encode(u);
+}
+
+double min_eigenvalue(const Eigen::MatrixXd& a) {
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(a, Eigen::EigenvaluesOnly).eigenvalues().minCoeff();
+}
+
+/// What a device does with a download: A = I + G must factor (ridge_stats, reg = 1).
+void check_installable(const std::vector<std::byte>& bytes, double slack) {
+  const auto dl = std::get<ib::fed_download>(decode(bytes));
+  CHECK(min_eigenvalue(dl.gram) >= -slack);
+  ib::ridge_stats<> s(static_cast<std::size_t>(dl.gram.rows()), 1.0);
+  CHECK_NOTHROW(s.add_statistics(dl.gram, dl.moment, dl.count));
+}
+
+/// Every way a device can obtain the group's statistics still works.
+void check_group_serves(ib::fed_aggregator& edge, const std::string& g, std::uint32_t d,
+                        const std::vector<std::uint64_t>& members, double slack) {
+  for (const auto id : members) {
+    check_installable(edge.download_for(id), slack);
+    check_installable(edge.handle(hello(id, g, d)), slack);
+  }
+  check_installable(edge.broadcast(g), slack);
+  check_installable(edge.handle(hello(999, g, d)), slack);  // a newcomer too
+}
+
+}  // namespace
+
+TEST_CASE("fed aggregator: an upload that would make a group's Gram indefinite is refused (issue 12)") {
+  ib::fed_aggregator edge;
+  const double slack = edge.options().psd_slack;
+  const std::uint32_t d = 3;
+  for (std::uint64_t id = 1; id <= 3; ++id) (void)edge.handle(hello(id, "g", d));
+  Eigen::MatrixXd x{{1.0, 0.2, 0.0}, {0.0, 1.0, 0.3}, {0.5, 0.0, 1.0}, {0.1, 0.1, 0.1}};
+  REQUIRE(std::holds_alternative<ib::fed_ack>(decode(edge.handle(rows_upload(1, 1, x, Eigen::VectorXd::Ones(4))))));
+  const Eigen::Vector3d v = Eigen::Vector3d(1.0, -2.0, 0.5).normalized();
+  std::vector<std::pair<std::string, Eigen::MatrixXd>> hostile = {
+      {"eigenvalue -1", Eigen::Matrix3d{{1.0, 2.0, 0.0}, {2.0, 1.0, 0.0}, {0.0, 0.0, 1.0}}},
+      {"zero diagonal", Eigen::Matrix3d{{0.0, 1.0, 0.0}, {1.0, 0.0, 0.0}, {0.0, 0.0, 0.0}}},
+      {"eigenvalue -3", Eigen::Matrix3d{{3.0, 6.0, 0.0}, {6.0, 3.0, 0.0}, {0.0, 0.0, 0.0}}},
+      // 1e11 scale, eigenvalue -1e5: relative to the entries tiny, to a device's prior huge
+      {"large scale", Eigen::Matrix3d(1e11 * (Eigen::Matrix3d::Identity() - (1.0 + 1e-6) * v * v.transpose()))},
+  };
+  for (const auto& [name, gram] : hostile) {
+    CAPTURE(name);
+    REQUIRE(min_eigenvalue(gram + edge.group_gram("g")) < -slack);  // the oracle agrees it is hostile
+    const auto before = state(edge);
+    const auto r = std::get<ib::fed_reject>(decode(edge.handle(dense_stats_upload(2, 1, gram))));
+    CHECK(r.code == ib::fed_reject_code::invalid_statistics);
+    CHECK(r.text.find("positive semi-definite") != std::string::npos);
+    CHECK(r.text.rfind("[incision.federated]", 0) == 0);
+    CHECK(same(before, state(edge)));
+    CHECK(edge.last_seq(2) == 0);
+    check_group_serves(edge, "g", d, {1, 2, 3}, slack);
+  }
+  // Counts: a group may pool at most max_group_count (2^53) observations; 2^64 - 1 does not even decode.
+  const std::uint64_t pooled = edge.group_count("g");
+  const auto before = state(edge);
+  const auto r = std::get<ib::fed_reject>(
+      decode(edge.handle(dense_stats_upload(2, 1, Eigen::Matrix3d::Identity(), ib::fed_max_count - pooled + 1))));
+  CHECK(r.code == ib::fed_reject_code::invalid_statistics);
+  CHECK(r.text.find("max_group_count") != std::string::npos);
+  CHECK(same(before, state(edge)));
+  CHECK(edge.group_count("g") == pooled);
+  {
+    incision::detail::byte_writer w;
+    w.u16(ib::fed_protocol_version);
+    w.u64(2);
+    w.u64(1);
+    w.u32(d);
+    w.u64(std::numeric_limits<std::uint64_t>::max());
+    w.u8(0);
+    for (int i = 0; i < 6 + 3; ++i) w.f64(i < 1 || i == 3 || i == 5 ? 1.0 : 0.0);
+    CHECK_THROWS_AS((void)edge.handle(incision::detail::seal(201, w.buffer())), incision::parse_error);
+    CHECK(same(before, state(edge)));
+  }
+  // The refused device is not locked out: its honest upload 1 is taken.
+  CHECK(std::holds_alternative<ib::fed_ack>(decode(edge.handle(dense_upload(2, 1, x, Eigen::VectorXd::Ones(4))))));
+  check_group_serves(edge, "g", d, {1, 2, 3}, slack);
+}
+
+TEST_CASE("fed aggregator: random uploads near the boundary never break a group (bounded fuzz)") {
+  std::mt19937_64 rng(12);
+  std::normal_distribution<double> N(0.0, 1.0);
+  std::uniform_real_distribution<double> U(0.0, 1.0);
+  const std::uint32_t d = 4;
+  int accepted = 0, refused = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    ib::fed_aggregator edge;
+    const double slack = edge.options().psd_slack;
+    (void)edge.handle(hello(1, "g", d));
+    (void)edge.handle(hello(2, "g", d));
+    Eigen::MatrixXd x(6, d);
+    for (Eigen::Index i = 0; i < x.size(); ++i) x(i) = N(rng);
+    REQUIRE(std::holds_alternative<ib::fed_ack>(decode(edge.handle(rows_upload(1, 1, x, Eigen::VectorXd::Ones(6))))));
+    // c I - t u u^T along the group's weakest direction u (c keeps the diagonal >= 0): the sum's
+    // smallest eigenvalue lands anywhere in about [-lambda, lambda], lambda the group's own.
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(edge.group_gram("g"));
+    const double lambda = eig.eigenvalues()(0);
+    const Eigen::VectorXd u = eig.eigenvectors().col(0);
+    const double m = u.cwiseAbs2().maxCoeff();
+    if (m > 0.95) continue;  // almost an axis: c would explode
+    const double delta = lambda * (2.0 * U(rng) - 1.0);
+    const double t = (lambda - delta) / (1.0 - m);
+    Eigen::MatrixXd gram = t * m * Eigen::MatrixXd::Identity(d, d) - t * u * u.transpose();
+    gram = 0.5 * (gram + gram.transpose()).eval();
+    gram.diagonal() = gram.diagonal().cwiseMax(0.0);
+    const double oracle = min_eigenvalue(edge.group_gram("g") + gram);
+    const auto before = state(edge);
+    const auto reply = decode(edge.handle(dense_stats_upload(2, 1, gram)));
+    if (std::holds_alternative<ib::fed_ack>(reply)) {
+      ++accepted;
+      CHECK(oracle >= -slack);
+    } else {
+      ++refused;
+      CHECK(std::get<ib::fed_reject>(reply).code == ib::fed_reject_code::invalid_statistics);
+      CHECK(oracle < 1e-9);  // a sum that is clearly PSD is never refused
+      CHECK(same(before, state(edge)));
+    }
+    CHECK(min_eigenvalue(edge.group_gram("g")) >= -slack);
+    check_installable(edge.download_for(1), slack);
+    check_installable(edge.download_for(2), slack);
+  }
+  CHECK(accepted > 20);
+  CHECK(refused > 20);
+}
+
+TEST_CASE("fed aggregator: floods beyond the configured caps are refused and memory stays bounded (issue 12)") {
+  SUBCASE("200 hellos of dimension 1024 in distinct groups allocate nothing by default") {
+    ib::fed_aggregator edge;
+    std::size_t reply_bytes = 0;
+    for (std::uint64_t id = 1; id <= 200; ++id) {
+      const auto msg = hello(id, "g" + std::to_string(id), 1024);
+      CHECK(msg.size() < 64);
+      const auto reply = edge.handle(msg);
+      reply_bytes += reply.size();
+      const auto r = std::get<ib::fed_reject>(decode(reply));
+      CHECK(r.code == ib::fed_reject_code::limit_exceeded);
+      CHECK(r.text.find("max_dim") != std::string::npos);
+    }
+    CHECK(edge.n_groups() == 0);
+    CHECK(edge.n_devices() == 0);
+    CHECK(edge.memory_bytes() == 0);
+    CHECK(reply_bytes < 200 * 256);
+  }
+  SUBCASE("group and device caps") {
+    ib::fed_aggregator_options o;
+    o.max_groups = 4;
+    o.max_devices = 10;
+    o.max_dim = 16;
+    ib::fed_aggregator edge(o);
+    for (std::uint64_t id = 1; id <= 200; ++id) {
+      const auto reply = decode(edge.handle(hello(id, "g" + std::to_string(id), 16)));
+      CHECK(std::holds_alternative<ib::fed_download>(reply) == (id <= 4));
+      if (id > 4) CHECK(std::get<ib::fed_reject>(reply).code == ib::fed_reject_code::limit_exceeded);
+    }
+    for (std::uint64_t id = 1001; id <= 1200; ++id) {
+      const auto reply = decode(edge.handle(hello(id, "g1", 16)));
+      CHECK(std::holds_alternative<ib::fed_download>(reply) == (id <= 1006));
+    }
+    CHECK(edge.n_groups() == 4);
+    CHECK(edge.n_devices() == 10);
+    CHECK(edge.memory_bytes() <= o.memory_budget);
+    CHECK(edge.memory_bytes() >= 4 * 8 * 16 * 16);  // at least the four Gram matrices
+    // Members still upload and download; known devices may say hello again at the cap.
+    Eigen::MatrixXd x = Eigen::MatrixXd::Identity(16, 16);
+    CHECK(std::holds_alternative<ib::fed_ack>(decode(edge.handle(dense_upload(1001, 1, x, Eigen::VectorXd::Ones(16))))));
+    CHECK(std::holds_alternative<ib::fed_download>(decode(edge.handle(hello(1001, "g1", 16)))));
+    check_installable(edge.download_for(1), o.psd_slack);
+  }
+  SUBCASE("the memory budget binds before the group cap") {
+    ib::fed_aggregator_options o;
+    o.max_dim = 32;
+    o.memory_budget = 100'000;
+    ib::fed_aggregator edge(o);
+    std::size_t admitted = 0;
+    for (std::uint64_t id = 1; id <= 200; ++id) {
+      const auto reply = decode(edge.handle(hello(id, "group-" + std::to_string(id), 32)));
+      if (std::holds_alternative<ib::fed_download>(reply)) {
+        ++admitted;
+      } else {
+        const auto& r = std::get<ib::fed_reject>(reply);
+        CHECK(r.code == ib::fed_reject_code::limit_exceeded);
+        CHECK(r.text.find("memory_budget") != std::string::npos);
+      }
+      CHECK(edge.memory_bytes() <= o.memory_budget);
+    }
+    CHECK(admitted == edge.n_groups());
+    CHECK(admitted >= 1);
+    CHECK(admitted * 8 * (32 * 32 + 32) <= o.memory_budget);  // independent lower bound of the storage
+    CHECK(edge.n_groups() < 200);
+  }
+  SUBCASE("messages above max_message_bytes are refused unread") {
+    ib::fed_aggregator_options o;
+    o.max_message_bytes = 1000;
+    ib::fed_aggregator edge(o);
+    (void)edge.handle(hello(1, "g", 16));
+    Eigen::MatrixXd x = Eigen::MatrixXd::Identity(16, 16);
+    const auto big = dense_upload(1, 1, x, Eigen::VectorXd::Ones(16));
+    REQUIRE(big.size() > 1000);
+    const auto before = state(edge);
+    const auto r = std::get<ib::fed_reject>(decode(edge.handle(big)));
+    CHECK(r.code == ib::fed_reject_code::limit_exceeded);
+    CHECK(same(before, state(edge)));
+    std::vector<std::byte> junk(5000, std::byte{0});  // refused before the envelope is read
+    CHECK(std::get<ib::fed_reject>(decode(edge.handle(junk))).code == ib::fed_reject_code::limit_exceeded);
+    CHECK(std::holds_alternative<ib::fed_ack>(decode(edge.handle(rows_upload(1, 1, x.topRows(2), Eigen::VectorXd::Ones(2))))));
+  }
+  SUBCASE("options out of range throw") {
+    auto bad = [](auto tweak) {
+      ib::fed_aggregator_options o;
+      tweak(o);
+      CHECK_THROWS_AS(ib::fed_aggregator{o}, incision::invalid_argument);
+    };
+    bad([](ib::fed_aggregator_options& o) { o.max_dim = 0; });
+    bad([](ib::fed_aggregator_options& o) { o.max_dim = 1025; });
+    bad([](ib::fed_aggregator_options& o) { o.max_groups = 0; });
+    bad([](ib::fed_aggregator_options& o) { o.max_devices = 0; });
+    bad([](ib::fed_aggregator_options& o) { o.max_group_count = ib::fed_max_count + 1; });
+    bad([](ib::fed_aggregator_options& o) { o.psd_slack = std::numeric_limits<double>::quiet_NaN(); });
+    bad([](ib::fed_aggregator_options& o) { o.psd_slack = 0.0; });
+    bad([](ib::fed_aggregator_options& o) { o.max_statistic = std::numeric_limits<double>::infinity(); });
+  }
 }

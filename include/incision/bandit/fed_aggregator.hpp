@@ -12,6 +12,13 @@
 /// download includes every upload the group absorbed up to its version; a personal download also
 /// names the recipient's last included upload (acked_seq), so a device never counts its data twice.
 ///
+/// Nothing a device sends can break a group or grow the edge without bound: an upload is added
+/// only if the group's Gram matrix G stays positive semi-definite (G + psd_slack I positive
+/// definite, checked by a Cholesky factorisation) with every entry at most max_statistic and the
+/// pooled count at most max_group_count; groups, devices, dimension, message size and the
+/// storage estimate @ref fed_aggregator::memory_bytes are capped by @ref fed_aggregator_options,
+/// checked before anything is allocated. A refusal is a reject reply and changes nothing.
+///
 /// Not thread-safe: one aggregator per thread, or external locking.
 #pragma once
 
@@ -20,6 +27,7 @@
 #include <incision/detail/bytes.hpp>
 #include <incision/error.hpp>
 
+#include <Eigen/Cholesky>
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -27,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -47,6 +56,23 @@ struct fed_traffic {
   std::uint64_t bytes_out = 0;
 };
 
+/// @brief Caps and tolerances of a @ref fed_aggregator. Memory is bounded by these, never by
+/// what devices send; each cap is checked before the allocation it guards.
+struct fed_aggregator_options {
+  std::size_t max_groups = 1024;                ///< groups (device types) kept
+  std::size_t max_devices = 65536;              ///< registered devices
+  std::uint32_t max_dim = 128;                  ///< feature dimension of a group, in [1, fed_max_dim]
+  std::size_t max_message_bytes = 1U << 20;     ///< larger incoming messages are refused unread
+  std::size_t memory_budget = 256U << 20;       ///< bound on memory_bytes() (groups and devices)
+  std::uint64_t max_group_count = fed_max_count;  ///< observations one group may pool
+  /// Every group's Gram G keeps G + psd_slack I positive definite, so a device whose prior
+  /// (reg) exceeds psd_slack plus the rounding of its own factorisation installs every download.
+  double psd_slack = 1e-3;
+  /// Largest |entry| of a group's statistics. Bounds the rounding of the positive-definiteness
+  /// check (about dim * 2^-52 * max_statistic), which must stay well below a device's prior.
+  double max_statistic = 1e12;
+};
+
 /// @brief Edge-side aggregator of FedLinUCB-DW: one pooled statistic per device type.
 ///
 /// @code{.cpp}
@@ -56,15 +82,17 @@ struct fed_traffic {
 /// @endcode
 class fed_aggregator {
  public:
-  fed_aggregator() = default;
+  /// @throws invalid_argument if an option is out of range (see @ref fed_aggregator_options).
+  explicit fed_aggregator(const fed_aggregator_options& options = {});
 
   /// @brief Handles one message from a device and returns the reply.
   ///
   /// hello -> personal download of the group (registers the device; a repeated hello from a known
   /// device re-sends its state); upload -> ack (the statistics are added to the group). A message
   /// the edge refuses (unknown device, another group, wrong dimension or features, out-of-order
-  /// upload, unsupported protocol, a kind the edge does not accept) gets a reject reply and changes
-  /// nothing but the traffic counters.
+  /// upload, unsupported protocol, a kind the edge does not accept, statistics that would leave the
+  /// group not positive semi-definite or out of bounds, a configured cap reached) gets a reject
+  /// reply and changes nothing but the traffic counters.
   /// @throws parse_error if the bytes are not a FedLinUCB-DW message; nothing changes then.
   [[nodiscard]] std::vector<std::byte> handle(std::span<const std::byte> message);
 
@@ -81,6 +109,20 @@ class fed_aggregator {
   [[nodiscard]] const fed_traffic& traffic() const noexcept { return traffic_; }
   [[nodiscard]] std::size_t n_groups() const noexcept { return groups_.size(); }
   [[nodiscard]] std::size_t n_devices() const noexcept { return devices_.size(); }
+  /// @brief Estimated bytes held for groups and devices (statistics, names, table nodes); never
+  /// above options().memory_budget. Scratch buffers add at most about
+  /// 3 * 8 * max_dim^2 + max_message_bytes more.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return bytes_; }
+  [[nodiscard]] const fed_aggregator_options& options() const noexcept { return options_; }
+  /// @brief Estimated bytes of one group of dimension @p dim named by @p name_size bytes.
+  [[nodiscard]] static constexpr std::size_t group_bytes(std::uint32_t dim, std::size_t name_size) noexcept {
+    const std::size_t d = dim;
+    return sizeof(std::string) + sizeof(group_state) + 4 * sizeof(void*) + name_size + 8 * (d * d + d);
+  }
+  /// @brief Estimated bytes of one registered device.
+  [[nodiscard]] static constexpr std::size_t device_bytes() noexcept {
+    return sizeof(std::uint64_t) + sizeof(device_state) + 3 * sizeof(void*);
+  }
   /// @brief Names of the groups, sorted.
   [[nodiscard]] std::vector<std::string> group_names() const;
   /// @brief The group a device registered with, if any.
@@ -105,7 +147,8 @@ class fed_aggregator {
     std::size_t members = 0;
     Eigen::MatrixXd gram;
     Eigen::VectorXd moment;
-    double abs_bound = 0.0;  // upper bound on every |entry| of gram and moment (overflow guard)
+    double abs_bound = 0.0;  // upper bound on every |entry| of gram and moment
+    double drift = 0.0;      // bound on eigenvalue rounding since gram was last checked
   };
   struct device_state {
     std::map<std::string, group_state, std::less<>>::iterator group;
@@ -126,19 +169,47 @@ class fed_aggregator {
     return bytes;
   }
 
+  fed_aggregator_options options_;
+  std::size_t bytes_ = 0;
   std::map<std::string, group_state, std::less<>> groups_;
   std::unordered_map<std::uint64_t, device_state> devices_;
   fed_traffic traffic_;
   fed_upload scratch_;           // reused upload buffers (no allocation per upload at steady state)
   Eigen::MatrixXd scratch_gram_;
   Eigen::VectorXd scratch_moment_;
+  Eigen::LLT<Eigen::MatrixXd> llt_;
 };
 
 // ---------------------------------------------------------------------------------------------
 // Definitions
 // ---------------------------------------------------------------------------------------------
 
+inline fed_aggregator::fed_aggregator(const fed_aggregator_options& options) : options_(options) {
+  auto check = [](bool ok, const char* what) {
+    if (!ok) INCISION_THROW(invalid_argument(incision::detail::message("federated", what)));
+  };
+  const auto& o = options_;
+  check(o.max_groups >= 1, "fed_aggregator: max_groups must be >= 1");
+  check(o.max_devices >= 1, "fed_aggregator: max_devices must be >= 1");
+  check(o.max_dim >= 1 && o.max_dim <= fed_max_dim, "fed_aggregator: max_dim must be in [1, 1024]");
+  check(o.max_message_bytes >= 64, "fed_aggregator: max_message_bytes must be >= 64");
+  check(o.memory_budget >= 1, "fed_aggregator: memory_budget must be >= 1");
+  check(o.max_group_count >= 1 && o.max_group_count <= fed_max_count,
+        "fed_aggregator: max_group_count must be in [1, 2^53]");
+  check(std::isfinite(o.psd_slack) && o.psd_slack > 0.0, "fed_aggregator: psd_slack must be finite and > 0");
+  check(std::isfinite(o.max_statistic) && o.max_statistic > 0.0,
+        "fed_aggregator: max_statistic must be finite and > 0");
+}
+
 inline std::vector<std::byte> fed_aggregator::handle(std::span<const std::byte> message) {
+  if (message.size() > options_.max_message_bytes) {  // refused unread: nothing allocated for it
+    auto reply = reject(0, 0, fed_reject_code::limit_exceeded,
+                        "message of " + std::to_string(message.size()) + " bytes is above max_message_bytes " +
+                            std::to_string(options_.max_message_bytes));
+    ++traffic_.messages_in;
+    traffic_.bytes_in += message.size();
+    return reply;
+  }
   // Validates the envelope and kind first: bad bytes throw and change nothing.
   const auto [kind, payload] = detail::fed_unseal(message);
   incision::detail::byte_reader r(payload, "FedLinUCB-DW message");
@@ -204,9 +275,25 @@ inline std::vector<std::byte> fed_aggregator::on_hello(const fed_hello& m) {
                     "device " + std::to_string(m.device_id) + " announces other arm features than group '" +
                         m.group + "'");
   }
+  // Caps first, before anything is allocated for this device or group.
+  const bool new_group = git == groups_.end();
+  if (new_group && m.dim > options_.max_dim)
+    return reject(m.device_id, 0, fed_reject_code::limit_exceeded,
+                  "dimension " + std::to_string(m.dim) + " is above max_dim " + std::to_string(options_.max_dim));
+  if (new_group && groups_.size() >= options_.max_groups)
+    return reject(m.device_id, 0, fed_reject_code::limit_exceeded,
+                  "the edge already keeps max_groups = " + std::to_string(options_.max_groups) + " groups");
+  if (devices_.size() >= options_.max_devices)
+    return reject(m.device_id, 0, fed_reject_code::limit_exceeded,
+                  "the edge already has max_devices = " + std::to_string(options_.max_devices) + " devices");
+  const std::size_t cost = device_bytes() + (new_group ? group_bytes(m.dim, m.group.size()) : 0);
+  if (cost > options_.memory_budget - bytes_)  // bytes_ <= budget always
+    return reject(m.device_id, 0, fed_reject_code::limit_exceeded,
+                  "registering would take the edge's storage above memory_budget = " +
+                      std::to_string(options_.memory_budget) + " bytes");
   // Build the reply before the first visible change (a new group starts empty).
   std::vector<std::byte> reply;
-  if (git == groups_.end()) {
+  if (new_group) {
     group_state g;
     g.dim = m.dim;
     g.feature_tag = m.feature_tag;
@@ -221,6 +308,7 @@ inline std::vector<std::byte> fed_aggregator::on_hello(const fed_hello& m) {
   }
   devices_.emplace(m.device_id, device_state{git, 0});
   ++git->second.members;
+  bytes_ += cost;
   return sent(std::move(reply));
 }
 
@@ -242,24 +330,17 @@ inline std::vector<std::byte> fed_aggregator::on_upload(incision::detail::byte_r
     return reject(m.device_id, m.seq, fed_reject_code::out_of_order,
                   "upload " + std::to_string(m.seq) + " from device " + std::to_string(m.device_id) +
                       ", expected " + std::to_string(dev.last_seq + 1));
+  auto refuse = [&](const std::string& why) {
+    return reject(m.device_id, m.seq, fed_reject_code::invalid_statistics,
+                  "upload " + std::to_string(m.seq) + " from device " + std::to_string(m.device_id) +
+                      " refused: " + why);
+  };
+  if (m.count > options_.max_group_count - g.count)
+    return refuse("group '" + dev.group->first + "' would pool more than max_group_count = " +
+                  std::to_string(options_.max_group_count) + " observations");
   std::vector<std::byte> reply = encode(fed_ack{m.device_id, m.seq, g.version + 1});
-  // A sum that would overflow must leave the group untouched. Cheap path: a running bound on the
-  // group's entries plus a bound on this upload's proves the sum finite, then add in place.
   const Eigen::Index d = static_cast<Eigen::Index>(g.dim);
-  double contrib = 0.0;
-  if (m.as_rows) {
-    for (Eigen::Index k = 0; k < m.rows_x.rows(); ++k) {
-      const double xmax = m.rows_x.row(k).cwiseAbs().maxCoeff();
-      contrib += m.rows_w(k) * std::max(xmax * xmax, std::abs(m.rows_y(k)) * xmax);
-    }
-  } else {
-    contrib = std::max(m.gram.cwiseAbs().maxCoeff(), m.moment.cwiseAbs().maxCoeff());
-  }
-  constexpr double safe = 1e300;  // far below DBL_MAX: rounding cannot reach infinity
-  const bool fast = std::isfinite(contrib) && g.abs_bound + contrib < safe;
-  Eigen::MatrixXd& gram = fast ? g.gram : (scratch_gram_ = g.gram);
-  Eigen::VectorXd& moment = fast ? g.moment : (scratch_moment_ = g.moment);
-  if (m.as_rows) {
+  auto add_rows = [&](Eigen::MatrixXd& gram, Eigen::VectorXd& moment) {
     for (Eigen::Index k = 0; k < m.rows_x.rows(); ++k) {
       const double w = m.rows_w(k);
       // w * (x_i x_j) entry by entry: the group's matrix stays exactly symmetric.
@@ -269,19 +350,50 @@ inline std::vector<std::byte> fed_aggregator::on_upload(incision::detail::byte_r
       }
       moment.noalias() += (w * m.rows_y(k)) * m.rows_x.row(k).transpose();
     }
-  } else {
-    gram += m.gram;
-    moment += m.moment;
+  };
+  // Rows are positive semi-definite by construction (weights >= 0), so only rounding can push
+  // the Gram below zero: each rank-one sum moves its eigenvalues by at most about
+  // 4 d eps (|entries| + contribution). While that drift stays within half the slack the rows are
+  // added in place unchecked; dense uploads, and rows once the drift could matter, are summed
+  // into scratch and checked by a Cholesky of G + (slack / 2) I before they replace the group's.
+  double contrib = 0.0;
+  if (m.as_rows) {
+    for (Eigen::Index k = 0; k < m.rows_x.rows(); ++k) {
+      const double xmax = m.rows_x.row(k).cwiseAbs().maxCoeff();
+      contrib += m.rows_w(k) * std::max(xmax * xmax, std::abs(m.rows_y(k)) * xmax);
+    }
   }
-  if (fast) {
+  const double half_slack = 0.5 * options_.psd_slack;
+  const double drift = 4.0 * static_cast<double>(d) * std::numeric_limits<double>::epsilon() *
+                       static_cast<double>(m.rows_x.rows()) * (g.abs_bound + contrib);
+  if (m.as_rows && std::isfinite(contrib) && g.abs_bound + contrib <= options_.max_statistic &&
+      g.drift + drift <= half_slack) {
+    add_rows(g.gram, g.moment);
     g.abs_bound += contrib;
+    g.drift += drift;
   } else {
+    if (m.as_rows) {
+      scratch_gram_ = g.gram;
+      scratch_moment_ = g.moment;
+      add_rows(scratch_gram_, scratch_moment_);
+    } else {
+      scratch_gram_ = g.gram + m.gram;
+      scratch_moment_ = g.moment + m.moment;
+    }
     if (!scratch_gram_.allFinite() || !scratch_moment_.allFinite())
-      incision::detail::byte_reader(std::span<const std::byte>{}, "FedLinUCB-DW upload")
-          .fail("adding it would overflow the group's statistics");
+      return refuse("adding it would overflow the group's statistics");
+    const double bound = std::max(scratch_gram_.cwiseAbs().maxCoeff(), scratch_moment_.cwiseAbs().maxCoeff());
+    if (bound > options_.max_statistic)
+      return refuse("an entry of the group's statistics would reach " + std::to_string(bound) +
+                    ", above max_statistic = " + std::to_string(options_.max_statistic));
+    llt_.compute(scratch_gram_ + half_slack * Eigen::MatrixXd::Identity(d, d));
+    if (llt_.info() != Eigen::Success)
+      return refuse("the group's Gram matrix would not be positive semi-definite (G + " +
+                    std::to_string(half_slack) + " I has no Cholesky factor)");
     g.gram.swap(scratch_gram_);
     g.moment.swap(scratch_moment_);
-    g.abs_bound = std::max(g.gram.cwiseAbs().maxCoeff(), g.moment.cwiseAbs().maxCoeff());
+    g.abs_bound = bound;
+    g.drift = 0.0;
   }
   ++g.version;
   g.count += m.count;

@@ -20,9 +20,10 @@
 ///   kind 204 reject    protocol u16 | device_id u64 | seq u64 | code u16 | text str
 ///
 /// The decoders validate everything a receiver relies on (finite numbers, dimensions within
-/// @ref fed_max_dim, counts consistent with the bytes present, non-negative weights and diagonal,
-/// known encodings and reject codes) and throw incision::parse_error otherwise; they never read past
-/// the buffer and never allocate more than the buffer can describe.
+/// @ref fed_max_dim, counts at most @ref fed_max_count and consistent with the bytes present,
+/// non-negative weights and diagonal, known encodings and reject codes) and throw
+/// incision::parse_error otherwise; they never read past the buffer and never allocate more than
+/// the buffer can describe.
 #pragma once
 
 #include <incision/config.hpp>
@@ -52,6 +53,9 @@ inline constexpr std::uint32_t fed_max_dim = 1024;
 inline constexpr std::size_t fed_max_group_length = 256;
 /// @brief Longest reject text, in bytes.
 inline constexpr std::size_t fed_max_text_length = 4096;
+/// @brief Largest observation count an upload or download may carry (2^53: exact as a double,
+/// and far from wrapping a u64 when summed).
+inline constexpr std::uint64_t fed_max_count = std::uint64_t{1} << 53;
 
 /// @brief Envelope kinds of the FedLinUCB-DW messages (federated range 200-299).
 enum class fed_kind : std::uint16_t {
@@ -71,6 +75,8 @@ enum class fed_reject_code : std::uint16_t {
   feature_mismatch = 5,     ///< the device's arm features differ from the group's
   out_of_order = 6,         ///< upload sequence number is not the next one expected
   unexpected_message = 7,   ///< a message kind the edge does not accept (e.g. a download)
+  invalid_statistics = 8,   ///< the upload would leave the group not positive semi-definite or out of bounds
+  limit_exceeded = 9,       ///< the edge's configured caps (groups, devices, dimension, size, memory)
 };
 
 /// @brief A readable name for a reject code.
@@ -83,6 +89,8 @@ constexpr std::string_view to_string(fed_reject_code c) noexcept {
     case fed_reject_code::feature_mismatch: return "feature_mismatch";
     case fed_reject_code::out_of_order: return "out_of_order";
     case fed_reject_code::unexpected_message: return "unexpected_message";
+    case fed_reject_code::invalid_statistics: return "invalid_statistics";
+    case fed_reject_code::limit_exceeded: return "limit_exceeded";
   }
   return "unknown";
 }
@@ -271,6 +279,7 @@ inline void fed_decode_upload(incision::detail::byte_reader& r, fed_upload& m, b
   const auto d = static_cast<Eigen::Index>(dim);
   m.count = r.u64();
   if (m.count == 0) r.fail("upload holds no observation");
+  if (m.count > fed_max_count) r.fail("upload count " + std::to_string(m.count) + " above 2^53");
   const std::uint8_t enc = r.u8();
   if (enc == 0) {
     fed_read_upper(r, m.gram, dim, "upload gram");
@@ -323,6 +332,7 @@ inline std::vector<std::byte> encode(const fed_upload& m) {
   detail::fed_check_arg(m.device_id != 0, "upload: device id 0 is reserved");
   detail::fed_check_arg(m.seq != 0, "upload: sequence number 0 is reserved");
   detail::fed_check_arg(m.count != 0, "upload: no observation");
+  detail::fed_check_arg(m.count <= fed_max_count, "upload: count above 2^53");
   incision::detail::byte_writer w;
   detail::fed_write_header(w, 40 + 8 * (m.as_rows ? static_cast<std::size_t>(m.rows_x.size() + 2 * m.rows_y.size())
                                                   : static_cast<std::size_t>(m.gram.size() + m.moment.size())));
@@ -361,6 +371,7 @@ inline std::vector<std::byte> encode(const fed_upload& m) {
 inline std::vector<std::byte> encode(const fed_download& m) {
   detail::fed_check_group(m.group);
   detail::fed_check_stats(m.gram, m.moment, "download");
+  detail::fed_check_arg(m.count <= fed_max_count, "download: count above 2^53");
   incision::detail::byte_writer w;
   detail::fed_write_header(w, 64 + m.group.size() + 8 * static_cast<std::size_t>(m.gram.size() + m.moment.size()));
   w.str(m.group);
@@ -445,6 +456,7 @@ inline fed_message decode_fed_message(std::span<const std::byte> bytes) {
       m.version = r.u64();
       const std::uint32_t dim = detail::fed_read_dim(r);
       m.count = r.u64();
+      if (m.count > fed_max_count) r.fail("download count " + std::to_string(m.count) + " above 2^53");
       m.recipient = r.u64();
       m.acked_seq = r.u64();
       if (m.recipient == 0 && m.acked_seq != 0) r.fail("broadcast download carries an acknowledgement");
