@@ -448,6 +448,33 @@ TEST_CASE("fed_linucb_dw: bad arguments throw and leave the learner unchanged") 
   CHECK(dev.stats().gram() == before);
 }
 
+TEST_CASE("fed_linucb_dw: warm_start and update take the same delays (issue 12)") {
+  // Both take any finite delay (a noisy observation of a small delay can be negative) and refuse
+  // NaN and infinity, leaving the learner unchanged.
+  const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
+  ib::fed_linucb_dw<> a(1, "g", env.arms.contexts, env.arms.front);
+  ib::fed_linucb_dw<> b(1, "g", env.arms.contexts, env.arms.front);
+  const std::vector<std::size_t> arms{4};
+  for (const double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                           -std::numeric_limits<double>::infinity()}) {
+    const std::vector<double> delays{bad};
+    CHECK_THROWS_AS(a.warm_start(arms, delays), incision::invalid_argument);
+    CHECK_THROWS_AS(b.update(4, bad), incision::invalid_argument);
+  }
+  CHECK(a.warm_mass() == 0.0);
+  CHECK(b.buffered() == 0);
+  const std::vector<double> negative{-0.25};
+  CHECK_NOTHROW(a.warm_start(arms, negative));
+  CHECK_NOTHROW(b.update(4, -0.25));
+  CHECK(a.warm_mass() > 0.0);
+  CHECK(b.buffered() == 1);
+  // Same sign of evidence: both now expect a lower delay on arm 4 than a fresh learner.
+  ib::fed_linucb_dw<> fresh(1, "g", env.arms.contexts, env.arms.front);
+  const Eigen::VectorXd x = fresh.learner().scaled_context(4);
+  CHECK(a.stats().theta().dot(x) < 0.0);
+  CHECK(b.stats().theta().dot(x) < 0.0);
+}
+
 TEST_CASE("fed_linucb_dw: the fixed-size learner (Dim = 7) decides as the dynamic one") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
   ib::fed_aggregator edge_dyn, edge_fix;

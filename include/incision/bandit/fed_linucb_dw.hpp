@@ -109,7 +109,8 @@ class fed_linucb_dw {
 
   /// @brief Installs the offline experience as a bounded local prior (replaces any earlier one).
   /// @param arms offloading arms that were measured offline.
-  /// @param delays the offloading delay measured for each (seconds, finite, >= 0).
+  /// @param delays the offloading delay measured for each (seconds, finite; a noisy measurement
+  /// may be negative, as in update).
   /// @throws out_of_range for an unknown arm; invalid_argument for an on-device arm, sizes that
   /// differ or a bad delay. The learner is unchanged on throw.
   void warm_start(std::span<const std::size_t> arms, std::span<const double> delays);
@@ -122,7 +123,8 @@ class fed_linucb_dw {
   /// @brief Next frame's cut with an explicit key-frame weight L in [0, 1).
   std::size_t select_weighted(double L) { return learner_.select_weighted(L); }
   /// @brief Feeds back the offloading delay observed for `arm`; buffers it for upload.
-  /// @throws as @ref mu_linucb::update (nothing changes then).
+  /// @throws out_of_range for an unknown arm; invalid_argument for a delay that is not finite
+  /// (as @ref warm_start). Nothing changes on throw.
   void update(std::size_t arm, double offload_delay);
 
   /// @brief (ln det A - ln det A_at_last_sync) * buffered observations.
@@ -302,8 +304,10 @@ void fed_linucb_dw<Dim>::warm_start(std::span<const std::size_t> arms, std::span
     if (learner_.is_local_arm(arms[k]))  // throws out_of_range for an unknown arm
       fail("fed_linucb_dw::warm_start: arm " + std::to_string(arms[k]) +
            " runs on the device and has no offloading delay");
-    if (!std::isfinite(delays[k]) || delays[k] < 0.0)
-      fail("fed_linucb_dw::warm_start: delay " + std::to_string(k) + " must be finite and >= 0");
+    // Finite, of any sign, as update() and mu_linucb take them: a noisy observation of a small
+    // delay may be negative, and refusing (or clipping) it would bias the regression.
+    if (!std::isfinite(delays[k]))
+      fail("fed_linucb_dw::warm_start: delay " + std::to_string(k) + " is NaN or infinite");
   }
   const auto d = static_cast<Eigen::Index>(learner_.dim());
   Eigen::MatrixXd g = Eigen::MatrixXd::Zero(d, d);
