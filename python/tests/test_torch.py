@@ -213,6 +213,23 @@ def test_untraceable_module_is_a_clear_type_error():
         it.trace(DataDependent(), torch.randn(2, 4), repeats=1)
     with pytest.raises(TypeError, match="needs a torch.nn.Module"):
         it.trace(lambda t: t, torch.randn(2, 4))
+    with pytest.raises(TypeError, match="leaf_modules must be a tuple of nn.Module classes"):
+        it.trace(DataDependent(), torch.randn(2, 4), leaf_modules=DataDependent)
+
+
+def test_an_untraceable_submodule_kept_whole_as_a_leaf():
+    torch.manual_seed(4)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), DataDependent(), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    x = torch.randn(3, 4)
+    with pytest.raises(TypeError, match=r"cannot trace Sequential: .*leaf_modules=\(ItsClass,\)"):
+        it.trace(model, x, repeats=1, warmup=0)
+    tm = it.trace(model, x, repeats=1, warmup=0, leaf_modules=(DataDependent,))
+    assert tm.graph.names == ["input_1", "_0", "_1", "_2", "_3"] and tm.graph.types[2] == "other"
+    with torch.no_grad():
+        ref = model(x)
+        for cut in range(1, 6):
+            front, back = tm.split(range(cut))
+            torch.testing.assert_close(back(*front(x)), ref)
 
 
 def test_plan_from_another_graph_is_rejected(zoo):

@@ -303,7 +303,8 @@ class TracedModel:
 
 
 def trace(model: nn.Module, example_input: Any, *, repeats: int = 10, warmup: int = 2,
-          server_speedup: float = 10.0, server_times: Any = None, timer: Any = time.perf_counter) -> TracedModel:
+          server_speedup: float = 10.0, server_times: Any = None, timer: Any = time.perf_counter,
+          leaf_modules: tuple[type, ...] = ()) -> TracedModel:
     """Trace ``model`` with torch.fx and profile every node on this machine.
 
     ``example_input`` is a tensor or a tuple of forward's arguments. One LayerGraph layer per computing fx node
@@ -318,13 +319,15 @@ def trace(model: nn.Module, example_input: Any, *, repeats: int = 10, warmup: in
     time is device time / ``server_speedup`` unless ``server_times`` (a {node name: seconds} mapping or a
     sequence in layer-id order) gives measured ones. ``timer`` is the clock (wall time by default;
     ``time.process_time`` with one thread measures CPU time, steadier on a loaded machine).
+    ``leaf_modules``: module classes kept whole (one layer per call, kind 'other' unless a known kind),
+    e.g. a submodule with data-dependent control flow that torch.fx cannot trace through.
 
     Raises TypeError when torch.fx cannot trace the model, ValueError when the example input does not fit it.
     """
-    check_options(model, repeats, warmup, server_speedup)
+    check_options(model, repeats, warmup, server_speedup, leaf_modules)
     args = normalise_inputs(example_input)
     run_model(model, args)  # a wrong example input fails here with a clear message, before tracing
-    gm = symbolic_trace(model)
+    gm = symbolic_trace(model, leaf_modules)
     if functionalize(gm):
         check_rewrite(model, gm, args)
     gm.graph.eliminate_dead_code()

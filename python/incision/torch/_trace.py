@@ -42,16 +42,27 @@ def _where(node: fx.Node) -> str:
     return f"node '{node.name}' ({node.op} {target})"
 
 
-def symbolic_trace(model: nn.Module) -> fx.GraphModule:
+class _LeafTracer(fx.Tracer):
+    """fx.Tracer that also keeps instances of the given module classes whole (one call_module node each)."""
+
+    def __init__(self, leaves: tuple[type, ...]) -> None:
+        super().__init__()
+        self.leaves = leaves
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return isinstance(m, self.leaves) or super().is_leaf_module(m, qualname)
+
+
+def symbolic_trace(model: nn.Module, leaf_modules: tuple[type, ...] = ()) -> fx.GraphModule:
     """fx.symbolic_trace with a TypeError that names what failed instead of a raw TraceError stack."""
     try:
-        graph = fx.Tracer().trace(model)
+        graph = _LeafTracer(leaf_modules).trace(model)
     except Exception as e:  # TraceError, TypeError, NotImplementedError, ... depending on the construct
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         hint = ""
         if "control flow" in first or "iterate" in first or "len(" in first:
-            hint = ("; Python control flow on tensor values cannot be traced: make that part a leaf (torch.fx.wrap, "
-                    "a custom Tracer's is_leaf_module) or remove the branch")
+            hint = ("; Python control flow on tensor values cannot be traced: keep the submodule that has it whole "
+                    "with trace(..., leaf_modules=(ItsClass,)), or remove the branch")
         raise TypeError(f"{AREA} torch.fx cannot trace {type(model).__name__}: {type(e).__name__}: {first}{hint}") \
             from None
     return fx.GraphModule(model, graph, class_name=type(model).__name__)
@@ -326,9 +337,14 @@ def normalise_inputs(example_input: Any) -> tuple:
                     f"not {type(example_input).__name__}")
 
 
-def check_options(model: Any, repeats: Any, warmup: Any, server_speedup: Any) -> None:
+def check_options(model: Any, repeats: Any, warmup: Any, server_speedup: Any, leaf_modules: Any) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"{AREA} trace needs a torch.nn.Module, not {type(model).__name__}")
+    if not isinstance(leaf_modules, tuple) or not all(
+            isinstance(c, type) and issubclass(c, nn.Module) for c in leaf_modules):
+        raise TypeError(f"{AREA} leaf_modules must be a tuple of nn.Module classes, got {leaf_modules!r}")
+    if isinstance(model, leaf_modules):
+        raise ValueError(f"{AREA} the model itself is a leaf module ({type(model).__name__}): nothing to split")
     for name, value, low in (("repeats", repeats, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{AREA} {name} must be an integer >= {low}, got {value!r}")
