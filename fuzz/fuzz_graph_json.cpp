@@ -1,6 +1,7 @@
 // libFuzzer target: the layer-graph JSON loaders (own format and msr-fiddle). Any input must
 // either load or be rejected with parse_error / invalid_argument / out_of_range; whatever loads
-// must round-trip exactly through the exporter and partition without crashing.
+// must round-trip exactly through the exporter, hold only UTF-8 names and types (what Python
+// decodes), and partition without crashing.
 #include <incision/partition.hpp>
 
 #include <cstddef>
@@ -12,6 +13,8 @@ namespace ip = incision::partition;
 
 namespace {
 void exercise(const ip::layer_graph& g) {
+  for (ip::layer_id v = 0; v < g.size(); ++v)
+    if (!ip::detail::valid_utf8(g[v].name) || !ip::detail::valid_utf8(g[v].type)) std::abort();
   const auto text = ip::to_json(g);
   const auto back = ip::from_json(text);
   if (ip::to_json(back) != text) std::abort();

@@ -289,3 +289,52 @@ TEST_CASE("loaders reject malformed input with parse_error naming the problem") 
   CHECK(g[0].out_bytes == doctest::Approx(0.5e-3 * 2147483648.0));
   CHECK(g[1].out_bytes == 0.0);
 }
+
+TEST_CASE("names and types must be UTF-8: add_layer, set_metadata and the loaders reject other bytes") {
+  const std::string bad = std::string("conv") + '\xFF' + '\xFE';
+  ip::layer_graph g;
+  g.add_layer("in", 0, 0, 1);
+  CHECK_THROWS_WITH_AS(g.add_layer(bad, 1, 1, 1), doctest::Contains("layer 1: name is not valid UTF-8"),
+                       incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(g.add_layer("ok", 1, 1, 1, bad), doctest::Contains("type is not valid UTF-8"),
+                       incision::invalid_argument);
+  CHECK_THROWS_AS(g.set_metadata(0, bad, 0.0), incision::invalid_argument);
+  CHECK(g.size() == 1);
+  CHECK(g[0].type.empty());
+  // well-formed multi-byte names pass; overlong forms, surrogates, truncation and > U+10FFFF do not
+  CHECK(g.add_layer("conv \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 1, 1, 1) == 1);
+  for (const char* s : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xE2\x82", "\xF4\x90\x80\x80", "\x80", "\xF8\x88\x80\x80\x80"})
+    CHECK_THROWS_AS(g.add_layer(s, 1, 1, 1), incision::invalid_argument);
+  CHECK(g.size() == 2);
+  // the loaders: raw bytes in a JSON string are a parse error (the issue 12 #16 msr file)
+  const std::string msr = std::string(R"({"nodes": [{"id": 0, "name": "conv)") + '\xFF' + '\xFE' +
+                          R"(", "cpuLatency": 1, "fpgaLatency": 1}], "edges": []})";
+  CHECK_THROWS_WITH_AS((void)ip::from_msr_json(msr), doctest::Contains("not valid UTF-8"), incision::parse_error);
+  const std::string own = std::string(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a)") +
+                          '\xC3' + R"(", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})";
+  CHECK_THROWS_AS((void)ip::from_json(own), incision::parse_error);
+  // escapes decode to UTF-8 and round-trip
+  const auto ok = ip::from_json(
+      R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a\u00e9\ud83d\ude00", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})");
+  CHECK(ok[0].name == "a\xC3\xA9\xF0\x9F\x98\x80");
+  CHECK(ip::from_json(ip::to_json(ok))[0].name == ok[0].name);
+}
+
+TEST_CASE("JSON objects with a duplicate key are rejected") {
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "version": 2, "layers": [], "edges": []})"),
+      doctest::Contains("duplicate key \"version\""), incision::parse_error);
+  CHECK_THROWS_AS(
+      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "name": "b", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})"),
+      incision::parse_error);
+  CHECK_THROWS_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "cpuLatency": 5, "fpgaLatency": 1}], "edges": []})"),
+                  incision::parse_error);
+  // the same key in different objects is fine
+  CHECK(ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3}, {"name": "b", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})")
+            .size() == 2);
+  // many keys: rejected by sorting, not by a quadratic scan
+  std::string many = "{";
+  for (int i = 0; i < 50000; ++i) many += "\"k" + std::to_string(i) + "\": 0, ";
+  many += "\"k17\": 1}";
+  CHECK_THROWS_WITH_AS((void)ip::from_json(many), doctest::Contains("duplicate key \"k17\""), incision::parse_error);
+}

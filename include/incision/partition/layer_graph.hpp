@@ -11,6 +11,7 @@
 #include <incision/config.hpp>
 #include <incision/detail/reserve.hpp>
 #include <incision/error.hpp>
+#include <incision/partition/detail/utf8.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -57,7 +58,7 @@ class layer_graph {
 
   /// @brief Adds a layer and returns its id (ids are dense, in insertion order).
   /// @throws invalid_argument if a time, size or MAC count is negative, NaN or infinite (message
-  /// names the layer).
+  /// names the layer), or if @p name or @p type is not valid UTF-8.
   layer_id add_layer(std::string name, double device_time, double server_time, double out_bytes,
                      std::string type = {}, double macs = 0.0);
 
@@ -139,6 +140,7 @@ class layer_graph {
   mutable bool cache_valid_ = false;
 
   static void check_value(std::string_view layer_name, std::string_view what, double x);
+  static void check_text(std::string_view what, std::string_view text, layer_id id);
   // scratch of the cycle check (reaches), kept between calls
   std::vector<std::uint32_t> mark_;
   std::uint32_t epoch_ = 0;
@@ -163,8 +165,17 @@ inline std::string layer_graph::label(layer_id v) const {
   return "'" + layers_[v].name + "' (id " + std::to_string(v) + ")";
 }
 
+inline void layer_graph::check_text(std::string_view what, std::string_view text, layer_id id) {
+  // the message shows no byte of the text: it must decode itself
+  if (!detail::valid_utf8(text))
+    INCISION_THROW(invalid_argument(incision::detail::message(
+        "partition", "layer " + std::to_string(id) + ": " + std::string(what) + " is not valid UTF-8")));
+}
+
 inline layer_id layer_graph::add_layer(std::string name, double device_time, double server_time,
                                        double out_bytes, std::string type, double macs) {
+  check_text("name", name, static_cast<layer_id>(layers_.size()));
+  check_text("type", type, static_cast<layer_id>(layers_.size()));
   check_value(name, "device_time", device_time);
   check_value(name, "server_time", server_time);
   check_value(name, "out_bytes", out_bytes);
@@ -200,6 +211,7 @@ inline void layer_graph::set_costs(layer_id v, double device_time, double server
 
 inline void layer_graph::set_metadata(layer_id v, std::string type, double macs) {
   check_value(at(v).name, "macs", macs);
+  check_text("type", type, v);
   layers_[v].type = std::move(type);
   layers_[v].macs = macs;
 }

@@ -1,13 +1,16 @@
 /// @file
 /// @brief A small strict JSON reader (RFC 8259) used by the graph loaders. Internal.
 ///
-/// Rejects anything malformed or truncated with incision::parse_error; never reads out of
-/// bounds; nesting depth is capped so hostile input cannot exhaust the stack.
+/// Rejects anything malformed or truncated with incision::parse_error (strings that are not
+/// UTF-8 and objects with a duplicate key included); never reads out of bounds; nesting depth is
+/// capped so hostile input cannot exhaust the stack.
 #pragma once
 
 #include <incision/config.hpp>
 #include <incision/error.hpp>
+#include <incision/partition/detail/utf8.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -141,9 +144,20 @@ class json_parser {
       skip_ws();
       const char c = peek();
       ++pos_;
-      if (c == '}') return;
+      if (c == '}') return reject_duplicate_keys(v);
       if (c != ',') fail("expected ',' or '}'");
     }
+  }
+
+  // RFC 8259 leaves duplicate names to the reader; accepting one would silently drop a value
+  void reject_duplicate_keys(const json_value& v) const {
+    const auto& m = v.object;
+    std::vector<std::string_view> keys;
+    keys.reserve(m.size());
+    for (const json_member& x : m) keys.push_back(x.key);
+    std::sort(keys.begin(), keys.end());  // O(k log k): a hostile object may have many keys
+    const auto dup = std::adjacent_find(keys.begin(), keys.end());
+    if (dup != keys.end()) fail("duplicate key \"" + std::string(*dup) + "\" in the object ending");
   }
 
   void array(json_value& v, int depth) {
@@ -203,7 +217,10 @@ class json_parser {
     for (;;) {
       const char c = peek();
       ++pos_;
-      if (c == '"') return out;
+      if (c == '"') {
+        if (!valid_utf8(out)) fail("string is not valid UTF-8");
+        return out;
+      }
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
       if (c != '\\') {
         out += c;
