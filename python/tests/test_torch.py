@@ -265,6 +265,14 @@ def test_device_set_must_be_closed_and_hold_the_inputs(zoo):
         tm.split([conv1])
     with pytest.raises(ValueError, match="no layer named 'nope'"):
         tm.split(["x", "nope"])
+    mask = np.zeros(tm.num_layers, dtype=bool)
+    mask[:3] = True
+    assert tm.device_set(mask) == [0, 1, 2]  # a bool mask (Plan.on_device) works too
+    with pytest.raises(ValueError, match=r"device mask needs shape \(70,\)"):
+        tm.split(mask[:5])
+    mask[1] = False
+    with pytest.raises(ValueError, match="not closed"):
+        tm.split(mask)
     front, _ = tm.split(["x", "conv1"])  # names work too
     assert [n.target for n in front.graph.nodes if n.op == "call_module"] == ["conv1"]
 

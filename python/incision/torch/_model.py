@@ -116,7 +116,8 @@ class TracedModel:
 
     # --- device sets ------------------------------------------------------------------------------------------
     def device_set(self, plan_or_device_layers: Any) -> list[int]:
-        """The validated, sorted device layer ids of a Plan or of a collection of layer ids / node names.
+        """The validated, sorted device layer ids of a Plan, a bool mask (``plan.on_device``) or a collection
+        of layer ids / node names.
 
         ValueError when the set comes from another graph (a Plan of another size or whose times differ from
         this graph's, ids out of range), misses a graph input, or is not closed under predecessors.
@@ -124,6 +125,11 @@ class TracedModel:
         n = len(self._nodes)
         if isinstance(plan_or_device_layers, _partition.Plan):
             return self._plan_set(plan_or_device_layers)
+        if isinstance(plan_or_device_layers, np.ndarray) and plan_or_device_layers.dtype == np.bool_:
+            if plan_or_device_layers.shape != (n,):
+                raise ValueError(f"{AREA} a device mask needs shape ({n},), got {plan_or_device_layers.shape}: "
+                                 "it comes from another graph")
+            plan_or_device_layers = np.flatnonzero(plan_or_device_layers).tolist()
         if isinstance(plan_or_device_layers, (str, bytes)) or not isinstance(plan_or_device_layers, Iterable):
             raise TypeError(f"{AREA} expected a Plan or a collection of layer ids, "
                             f"not {type(plan_or_device_layers).__name__}")
