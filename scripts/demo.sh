@@ -5,5 +5,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
+INCISION_SETUP_PROFILE=demo bash scripts/setup.sh
 .venv/bin/python examples/python/demo.py --plot build/demo/demo.png --json build/demo/demo.json "$@"

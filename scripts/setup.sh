@@ -2,13 +2,21 @@
 # Installs what is missing for building and testing incision, and nothing else:
 #   Debian packages (C++ dependencies) with apt-get, Python packages into ./.venv with pip.
 # Idempotent: a second run only checks. Source it or run it; other scripts call it.
-#   INCISION_SETUP_BENCH=1 also installs the benchmark peers (Google Benchmark, LEMON, Boost,
-#   MABWiser, contextualbandits).
+#   INCISION_SETUP_PROFILE=demo: only what the Python package and the demo need (compiler, CMake,
+#     venv; Eigen from PyPI, numpy, matplotlib); default "test" adds Debian's Eigen, xtensor,
+#     doctest, Google Benchmark (its suites run once in the tests), clang and its runtime.
+#   INCISION_SETUP_BENCH=1 also installs the benchmark peers (LEMON, Boost, MABWiser,
+#     contextualbandits).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+profile="${INCISION_SETUP_PROFILE:-test}"
 
-debs=(g++ cmake libeigen3-dev xtensor-dev doctest-dev python3-venv clang libclang-rt-14-dev)
+debs=(g++ cmake python3-venv)
+if [[ "$profile" != demo ]]; then
+  # The demo takes Eigen from PyPI (cmeel-eigen in requirements/demo.txt) when the system has none.
+  debs+=(libeigen3-dev xtensor-dev doctest-dev libbenchmark-dev clang)
+fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then
   debs+=(libbenchmark-dev liblemon-dev libboost-graph-dev)
 fi
@@ -34,6 +42,22 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# clang's runtime (libFuzzer, sanitizers) is versioned like clang itself: ask the installed one.
+if [[ "$profile" != demo ]] && command -v clang >/dev/null; then
+  clang_major="$(clang -dumpversion | cut -d. -f1)"
+  rt="libclang-rt-${clang_major}-dev"
+  if ! dpkg-query -W -f='${Status}' "$rt" 2>/dev/null | grep -q "install ok installed"; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+      echo "setup: installing $rt"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$rt" >/dev/null
+    else
+      echo "setup: missing Debian package $rt; install it with: sudo apt-get install $rt" >&2
+      exit 1
+    fi
+  fi
+fi
+
 # Python: a virtual environment in .venv with the build and test requirements.
 if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv"
@@ -41,6 +65,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 py=.venv/bin/python
 reqs=(requirements/dev.txt)
+if [[ "$profile" == demo ]]; then reqs=(requirements/demo.txt); fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then reqs+=(requirements/bench.txt); fi
 stamp=.venv/.incision-requirements
 want="$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)"

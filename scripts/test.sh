@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: the C++ suite (doctest, examples, compile-fail
-# checks, consumer projects), the same C++ suite under ASan + UBSan, a bounded libFuzzer run of
-# every parser, and pytest.
+# checks, consumer projects, one minimal run of each Google Benchmark suite), the same C++ suite
+# under ASan + UBSan, a bounded libFuzzer run of every parser, and pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,8 +14,8 @@ configure() {  # build-dir, extra cmake arguments...
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINCISION_WERROR=ON "$@" >/dev/null
 }
 
-echo "== C++ tests (build/test)"
-configure build/test
+echo "== C++ tests (build/test), each benchmark run once with a minimal time"
+configure build/test -DINCISION_BUILD_BENCHMARKS=ON
 cmake --build build/test -j "$jobs"
 cmake --build build/test -j "$jobs" --target all_verify_interface_header_sets  # each header compiles alone
 ctest --test-dir build/test -j "$jobs" --output-on-failure
