@@ -1,4 +1,5 @@
 // The max-flow engine against an independent dense Edmonds-Karp on random graphs.
+#include <incision/error.hpp>
 #include <incision/partition/max_flow.hpp>
 
 #include <doctest/doctest.h>
@@ -270,4 +271,44 @@ TEST_CASE("max_flow copies and moves keep their own storage") {
   a = c;  // copy assignment
   CHECK(a.solve() == 0.5);
   CHECK(c.solve() == 0.5);
+}
+
+TEST_CASE("max_flow rejects bad arcs and overruns with an exception, in every build mode") {
+  // the test binary has assertions on, so an assertion would terminate here: these must throw
+  ip::max_flow mf;
+  mf.reset(3);
+  CHECK_THROWS_AS((void)mf.add_arc(0, 3, 1.0), incision::out_of_range);
+  CHECK_THROWS_AS((void)mf.add_arc(7, 1, 1.0), incision::out_of_range);
+  CHECK_THROWS_AS((void)mf.add_arc(1, 1, 1.0), incision::invalid_argument);
+  (void)mf.add_arc(0, 1, 2.0);
+  mf.set_terminal(0, 5.0, 0.0);
+  mf.set_terminal(1, 0.0, 5.0);
+  CHECK(mf.solve() == 2.0);  // the rejected arcs left nothing behind
+
+  // rooms: one arc end more than vertex 0's room would overwrite vertex 1's first slot
+  ip::max_flow roomed;
+  roomed.begin_rooms(3, 8);
+  roomed.open_vertex(0, 1);
+  roomed.open_vertex(1, 2);
+  const auto first = roomed.place_arc(0, 1, 3.0, 0.0);
+  CHECK_THROWS_WITH_AS((void)roomed.place_arc(0, 1, 9.0, 0.0), doctest::Contains("vertex 0 has no slot left"),
+                       incision::invalid_argument);
+  CHECK_THROWS_AS((void)roomed.place_arc(1, 2, 1.0, 0.0), incision::invalid_argument);  // 2 not opened
+  CHECK_THROWS_AS((void)roomed.place_arc(1, 5, 1.0, 0.0), incision::out_of_range);
+  CHECK_THROWS_AS(roomed.open_vertex(2, 6), incision::invalid_argument);  // 3 + 6 > 8 slots
+  CHECK_THROWS_AS(roomed.open_vertex(3, 1), incision::out_of_range);
+  roomed.end_rooms(2);
+  roomed.set_terminal(0, 5.0, 0.0);
+  roomed.set_terminal(1, 0.0, 5.0);
+  CHECK(roomed.solve() == 3.0);  // vertex 1's slot still holds the first arc's reverse half
+  roomed.set_slot(first, 4.0);
+  CHECK(roomed.solve() == 4.0);
+
+  // counted: more pairs than counted
+  ip::max_flow counted;
+  counted.begin_counting(2);
+  counted.count_arc(0, 1);
+  counted.place_arcs();
+  (void)counted.place_arc(0, 1, 1.0);
+  CHECK_THROWS_AS((void)counted.place_arc(1, 0, 1.0), incision::invalid_argument);
 }

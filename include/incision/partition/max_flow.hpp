@@ -49,6 +49,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -82,6 +83,7 @@ class max_flow {
   void reserve(std::size_t num_arcs);
   /// @brief Adds an arc pair u -> v with capacity @p cap and v -> u with @p reverse_cap.
   /// @return the id used by set_arc.
+  /// @throws out_of_range for a vertex >= num_vertices(); invalid_argument for u == v.
   arc_id add_arc(vertex u, vertex v, double cap, double reverse_cap = 0.0);
   /// @brief Sets the capacities of an arc pair from add_arc (topology unchanged, no allocation).
   void set_arc(arc_id a, double cap, double reverse_cap = 0.0) noexcept;
@@ -100,23 +102,36 @@ class max_flow {
   void place_arcs();
   /// @brief Places a counted pair u -> v (@p cap) and v -> u (@p reverse_cap).
   /// @return its slot, for set_slot.
-  arc_id place_arc(vertex u, vertex v, double cap, double reverse_cap = 0.0) noexcept;
+  /// @throws out_of_range for an unknown vertex; invalid_argument for u == v or when u or v has
+  /// no counted (or roomed) slot left; nothing is written then. Checked in every build mode: an
+  /// arc beyond a vertex's room would overwrite its neighbour's arcs.
+  arc_id place_arc(vertex u, vertex v, double cap, double reverse_cap = 0.0);
 
   // --- building in one pass, with room per vertex -------------------------------------------
   /// @brief Like reset(), for building without counting first: room for up to @p max_vertices
   /// vertices and @p max_slots arc ends. Then open_vertex() each vertex once, with room for at
-  /// least its arc ends (unused room is a gap no loop visits; more arcs than room would spill
-  /// into the next vertex's, which only debug builds catch at the end of the layout), and
+  /// least its arc ends (unused room is a gap no loop visits; place_arc() throws rather than
+  /// spill into the next vertex's room), and
   /// place_arc() pairs between open vertices as they come; end_rooms() closes the build.
   /// @p descending: the vertices are numbered against the flow's main direction (reverse
   /// topological order), so the greedy sweeps start from the top.
   void begin_rooms(std::size_t max_vertices, std::size_t max_slots, bool descending = false);
   /// @brief Opens vertex @p v with room for @p room arc ends, after the rooms given so far.
-  void open_vertex(vertex v, std::uint32_t room) noexcept {
-    INCISION_ASSERT(next_slot_ + room <= laid_slots_, "max_flow::open_vertex: more room than laid out");
+  /// @throws out_of_range for @p v beyond max_vertices; invalid_argument when the rooms would
+  /// exceed max_slots (nothing changes then).
+  void open_vertex(vertex v, std::uint32_t room) {
+    if (v >= laid_n_)
+      INCISION_THROW(out_of_range(incision::detail::message(
+          "partition", "max_flow::open_vertex: vertex " + std::to_string(v) + " beyond the " +
+                           std::to_string(laid_n_) + " laid out")));
+    if (room > laid_slots_ - next_slot_)
+      INCISION_THROW(invalid_argument(incision::detail::message(
+          "partition", "max_flow::open_vertex: room for " + std::to_string(room) + " more arc ends, only " +
+                           std::to_string(laid_slots_ - next_slot_) + " of max_slots left")));
     first_[v] = next_slot_;
     end_[v] = next_slot_;
     next_slot_ += room;
+    limit_[v] = next_slot_;
   }
   /// @brief Ends a build begun with begin_rooms(): @p num_vertices vertices were opened.
   void end_rooms(std::size_t num_vertices) noexcept {
@@ -208,6 +223,7 @@ class max_flow {
   double* snk_ = nullptr;
   std::uint32_t* first_ = nullptr;     // n + 1 (degree counts while counting)
   std::uint32_t* end_ = nullptr;       // end of each vertex's arcs (the fill cursor while building)
+  std::uint32_t* limit_ = nullptr;     // while building: the end of each vertex's counted or roomed slots
   double* excess_ = nullptr;
   double* sink_res_ = nullptr;
   double* demand_ = nullptr;           // forest push
@@ -224,6 +240,7 @@ class max_flow {
   void layout(std::size_t n, std::size_t slots);
   [[nodiscard]] std::size_t carve(std::size_t n, std::size_t slots, std::byte* base) noexcept;
   void compile_specs();
+  [[noreturn]] void place_arc_error(vertex u, vertex v) const;
   bool preflow_heuristics();
   bool greedy_sweep(bool forward) noexcept;
   bool forest_push() noexcept;
@@ -265,6 +282,7 @@ inline std::size_t max_flow::carve(std::size_t n, std::size_t slots, std::byte* 
   take(snk_, n);
   take(first_, n + 1);
   take(end_, n);
+  take(limit_, n);
   take(excess_, n);
   take(sink_res_, n);
   take(demand_, n);
@@ -325,6 +343,7 @@ inline void max_flow::swap(max_flow& other) noexcept {
   swap(snk_, other.snk_);
   swap(first_, other.first_);
   swap(end_, other.end_);
+  swap(limit_, other.limit_);
   swap(excess_, other.excess_);
   swap(sink_res_, other.sink_res_);
   swap(demand_, other.demand_);
@@ -350,7 +369,13 @@ inline void max_flow::reset(std::size_t num_vertices) {
 inline void max_flow::reserve(std::size_t num_arcs) { specs_.reserve(num_arcs); }
 
 inline max_flow::arc_id max_flow::add_arc(vertex u, vertex v, double cap, double reverse_cap) {
-  INCISION_ASSERT(u < n_ && v < n_ && u != v, "max_flow::add_arc: bad endpoints");
+  if (u >= n_ || v >= n_)
+    INCISION_THROW(out_of_range(incision::detail::message(
+        "partition", "max_flow::add_arc: arc " + std::to_string(u) + " -> " + std::to_string(v) +
+                         " names a vertex >= " + std::to_string(n_))));
+  if (u == v)
+    INCISION_THROW(invalid_argument(incision::detail::message(
+        "partition", "max_flow::add_arc: self loop on vertex " + std::to_string(u))));
   specs_.push_back(arc_spec{u, v, cap, reverse_cap});
   dirty_ = true;
   return static_cast<arc_id>(specs_.size() - 1);
@@ -379,6 +404,7 @@ inline void max_flow::place_arcs() {
   for (std::size_t v = 0; v < n_; ++v) first_[v + 1] += first_[v];
   layout(n_, first_[n_]);
   std::copy_n(first_, n_, end_);  // the fill cursors: each ends at first_[v + 1]
+  std::copy_n(first_ + 1, n_, limit_);
 }
 
 inline void max_flow::begin_rooms(std::size_t max_vertices, std::size_t max_slots, bool descending) {
@@ -388,18 +414,33 @@ inline void max_flow::begin_rooms(std::size_t max_vertices, std::size_t max_slot
   dirty_ = false;
   descending_ = descending;
   next_slot_ = 0;
+  std::fill_n(end_, n_, 0U);  // an unopened vertex has no room: place_arc rejects it
+  std::fill_n(limit_, n_, 0U);
 }
 
-inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, double reverse_cap) noexcept {
-  INCISION_ASSERT(u < n_ && v < n_ && u != v, "max_flow::place_arc: bad endpoints");
+inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, double reverse_cap) {
+  // checked in release builds too (two compares per arc end): an overrun corrupts silently
+  if (u >= n_ || v >= n_ || u == v || end_[u] >= limit_[u] || end_[v] >= limit_[v]) [[unlikely]]
+    place_arc_error(u, v);
   const std::uint32_t p = end_[u]++;
   const std::uint32_t q = end_[v]++;
-  INCISION_ASSERT(p < slots_ && q < slots_, "max_flow::place_arc: pair not counted or no room");
   links_[p] = link{v, q};
   links_[q] = link{u, p};
   cap_[p] = cap;
   cap_[q] = reverse_cap;
   return p;
+}
+
+inline void max_flow::place_arc_error(vertex u, vertex v) const {
+  const std::string arc = "max_flow::place_arc: arc " + std::to_string(u) + " -> " + std::to_string(v);
+  if (u >= n_ || v >= n_)
+    INCISION_THROW(out_of_range(incision::detail::message(
+        "partition", arc + " names a vertex >= " + std::to_string(n_))));
+  if (u == v) INCISION_THROW(invalid_argument(incision::detail::message("partition", arc + ": self loop")));
+  const vertex full = end_[u] >= limit_[u] ? u : v;
+  INCISION_THROW(invalid_argument(incision::detail::message(
+      "partition", arc + ": vertex " + std::to_string(full) +
+                       " has no slot left (more arcs than counted, more than its room, or not opened)")));
 }
 
 inline void max_flow::compile_specs() {
