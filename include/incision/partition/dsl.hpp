@@ -141,17 +141,17 @@ INCISION_ALWAYS_INLINE void dsl_solver::place_arcs_of(const layer_vertices at, c
   const double inf = max_flow::infinity;
   if (at.aux == none) {  // at most one consumer: a direct transfer arc
     if (at.fv != none && at.consumer != none)
-      transfer = mf_.place_arc(at.fv, at.consumer, 0.0, opt_.precedence ? inf : 0.0);
+      transfer = mf_.place_arc_unchecked(at.fv, at.consumer, 0.0, opt_.precedence ? inf : 0.0);
     return;
   }
-  if (at.fv != none) transfer = mf_.place_arc(at.fv, at.aux, 0.0, 0.0);
+  if (at.fv != none) transfer = mf_.place_arc_unchecked(at.fv, at.aux, 0.0, 0.0);
   const bool back = opt_.precedence && at.fv != none;
   const max_flow::vertex* const fv_of = fv_.data();
   for (const layer_id* w = succ_begin; w != succ_end; ++w) {
     const max_flow::vertex fw = fv_of[*w];
     if (fw == none) continue;  // folded
-    (void)mf_.place_arc(at.aux, fw, inf, 0.0);
-    if (back) (void)mf_.place_arc(fw, at.fv, inf, 0.0);
+    (void)mf_.place_arc_unchecked(at.aux, fw, inf, 0.0);
+    if (back) (void)mf_.place_arc_unchecked(fw, at.fv, inf, 0.0);
   }
 }
 
@@ -214,12 +214,12 @@ inline void dsl_solver::build() {
     layer_vertices at{none, none, consumers == 1 ? consumer : none};
     if (consumers > 1) {  // before fv: the engine sweeps from the top, so it comes right after fv
       at.aux = next++;
-      mf_.open_vertex(at.aux, (contracted ? 0U : 1U) + consumers);
+      mf_.open_vertex_unchecked(at.aux, (contracted ? 0U : 1U) + consumers);
     }
     if (!contracted) {
       at.fv = next++;
       const std::uint32_t own = consumers == 0 ? 0U : consumers == 1 || !precedence ? 1U : 1U + consumers;
-      mf_.open_vertex(at.fv, own + in_room * in_degree);
+      mf_.open_vertex_unchecked(at.fv, own + in_room * in_degree);
     }
     fv_of[v] = at.fv;
     if (contracted) {

@@ -120,18 +120,9 @@ class max_flow {
   /// @throws out_of_range for @p v beyond max_vertices; invalid_argument when the rooms would
   /// exceed max_slots (nothing changes then).
   void open_vertex(vertex v, std::uint32_t room) {
-    if (v >= laid_n_)
-      INCISION_THROW(out_of_range(incision::detail::message(
-          "partition", "max_flow::open_vertex: vertex " + std::to_string(v) + " beyond the " +
-                           std::to_string(laid_n_) + " laid out")));
-    if (room > laid_slots_ - next_slot_)
-      INCISION_THROW(invalid_argument(incision::detail::message(
-          "partition", "max_flow::open_vertex: room for " + std::to_string(room) + " more arc ends, only " +
-                           std::to_string(laid_slots_ - next_slot_) + " of max_slots left")));
-    first_[v] = next_slot_;
-    end_[v] = next_slot_;
-    next_slot_ += room;
-    limit_[v] = next_slot_;
+    if (v >= laid_n_ || room > laid_slots_ - next_slot_) [[unlikely]]
+      open_vertex_error(v, room);
+    open_vertex_unchecked(v, room);
   }
   /// @brief Ends a build begun with begin_rooms(): @p num_vertices vertices were opened.
   void end_rooms(std::size_t num_vertices) noexcept {
@@ -241,6 +232,18 @@ class max_flow {
   [[nodiscard]] std::size_t carve(std::size_t n, std::size_t slots, std::byte* base) noexcept;
   void compile_specs();
   [[noreturn]] void place_arc_error(vertex u, vertex v) const;
+  // place_arc without the checks, for dsl_solver, whose rooms are exact by construction
+  // (asserted in debug builds; the partition tests run with assertions on)
+  friend class dsl_solver;
+  arc_id place_arc_unchecked(vertex u, vertex v, double cap, double reverse_cap) noexcept;
+  void open_vertex_unchecked(vertex v, std::uint32_t room) noexcept {
+    INCISION_ASSERT(v < laid_n_ && room <= laid_slots_ - next_slot_, "max_flow::open_vertex_unchecked: no room");
+    first_[v] = next_slot_;
+    end_[v] = next_slot_;
+    next_slot_ += room;
+    limit_[v] = next_slot_;
+  }
+  [[noreturn]] void open_vertex_error(vertex v, std::uint32_t room) const;
   bool preflow_heuristics();
   bool greedy_sweep(bool forward) noexcept;
   bool forest_push() noexcept;
@@ -422,6 +425,12 @@ inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, doub
   // checked in release builds too (two compares per arc end): an overrun corrupts silently
   if (u >= n_ || v >= n_ || u == v || end_[u] >= limit_[u] || end_[v] >= limit_[v]) [[unlikely]]
     place_arc_error(u, v);
+  return place_arc_unchecked(u, v, cap, reverse_cap);
+}
+
+inline max_flow::arc_id max_flow::place_arc_unchecked(vertex u, vertex v, double cap, double reverse_cap) noexcept {
+  INCISION_ASSERT(u < n_ && v < n_ && u != v && end_[u] < limit_[u] && end_[v] < limit_[v],
+                  "max_flow::place_arc_unchecked: bad endpoints or no room");
   const std::uint32_t p = end_[u]++;
   const std::uint32_t q = end_[v]++;
   links_[p] = link{v, q};
@@ -429,6 +438,16 @@ inline max_flow::arc_id max_flow::place_arc(vertex u, vertex v, double cap, doub
   cap_[p] = cap;
   cap_[q] = reverse_cap;
   return p;
+}
+
+inline void max_flow::open_vertex_error(vertex v, std::uint32_t room) const {
+  if (v >= laid_n_)
+    INCISION_THROW(out_of_range(incision::detail::message(
+        "partition", "max_flow::open_vertex: vertex " + std::to_string(v) + " beyond the " +
+                         std::to_string(laid_n_) + " laid out")));
+  INCISION_THROW(invalid_argument(incision::detail::message(
+      "partition", "max_flow::open_vertex: room for " + std::to_string(room) + " more arc ends, only " +
+                       std::to_string(laid_slots_ - next_slot_) + " of max_slots left")));
 }
 
 inline void max_flow::place_arc_error(vertex u, vertex v) const {
