@@ -38,37 +38,35 @@ def run_threads(target, n=N_THREADS):
 
 @pytest.mark.parametrize("policy", [{}, {"window": 64}, {"gamma": 0.999}])
 def test_one_linucb_shared_by_threads_loses_no_update(policy):
-    d, k, batch, batches = 4, 5, 500, 4  # 4 threads x 2,000 updates through run()
-    rngs = [np.random.default_rng(100 + i) for i in range(N_THREADS)]
-    work = [[(r.normal(size=(batch, k, d)), r.normal(size=(batch, k))) for _ in range(batches)] for r in rngs]
-    pol = inc.LinUCB(dim=d, alpha=0.3, **policy)
-    chosen: list[list[tuple[np.ndarray, float]]] = [[] for _ in range(N_THREADS)]
+    d, k, batch = 8, 2, 2000  # 4 threads x 2,000 updates in one long run() each, 10 rounds
+    for rnd in range(10):
+        rngs = [np.random.default_rng(100 * rnd + i) for i in range(N_THREADS)]
+        work = [(r.normal(size=(batch, k, d)), r.normal(size=(batch, k))) for r in rngs]
+        pol = inc.LinUCB(dim=d, alpha=0.3, **policy)
+        chosen: list[list[tuple[np.ndarray, float]]] = [[] for _ in range(N_THREADS)]
 
-    def worker(i):
-        for j, (ctx, rew) in enumerate(work[i]):
+        def worker(i, pol=pol, work=work, chosen=chosen):
+            ctx, rew = work[i]
             arms = pol.run(ctx, rew)
+            x = ctx[0, 0]
+            pol.select(ctx[0])  # short calls beside the long ones
+            pol.update(x, 0.0)
             chosen[i].extend((ctx[t, a], rew[t, a]) for t, a in enumerate(arms))
-            if j % 2 == 0:  # short calls beside the long ones
-                x = ctx[0, 0]
-                pol.select(ctx[0])
-                pol.update(x, 0.0)
-                chosen[i].append((x, 0.0))
+            chosen[i].append((x, 0.0))
 
-    run_threads(worker)
-    total = N_THREADS * (batches * batch + batches // 2)
-    gram = pol.gram
-    assert np.isfinite(gram).all() and np.isfinite(pol.theta).all()
-    np.testing.assert_array_equal(gram, gram.T)
-    back = inc.LinUCB.restore(pol.snapshot())
-    assert back.snapshot() == pol.snapshot()
-    if not policy:  # order-free: A = I + sum x x^T, b = sum r x over every update, whatever the interleaving
-        assert pol.n_updates == total
-        xs = np.array([x for c in chosen for x, _ in c])
-        rs = np.array([r for c in chosen for _, r in c])
-        np.testing.assert_allclose(gram, np.eye(d) + xs.T @ xs, rtol=1e-9)
-        np.testing.assert_allclose(pol.moment, xs.T @ rs, rtol=1e-9, atol=1e-9)
-    elif "window" in policy:
-        assert pol.n_updates == 64  # the window is full, not corrupted
+        run_threads(worker)
+        gram = pol.gram
+        assert np.isfinite(gram).all() and np.isfinite(pol.theta).all()
+        np.testing.assert_array_equal(gram, gram.T)
+        assert inc.LinUCB.restore(pol.snapshot()).snapshot() == pol.snapshot()
+        if not policy:  # order-free: A = I + sum x x^T, b = sum r x over every update, any interleaving
+            assert pol.n_updates == N_THREADS * (batch + 1)
+            xs = np.array([x for c in chosen for x, _ in c])
+            rs = np.array([r for c in chosen for _, r in c])
+            np.testing.assert_allclose(gram, np.eye(d) + xs.T @ xs, rtol=1e-9)
+            np.testing.assert_allclose(pol.moment, xs.T @ rs, rtol=1e-9, atol=1e-9)
+        elif "window" in policy:
+            assert pol.n_updates == 64  # the window is full, not corrupted
 
 
 def test_mulinucb_and_disjoint_shared_by_threads(data_dir):
@@ -99,43 +97,47 @@ def hellos(x, f, first_id, n):
 
 def test_handle_batch_beside_handle_counts_every_device(data_dir):
     x, f = inc.load_arm_table(data_dir / "ans" / "vgg16_arms.csv")
-    per_thread = 300
-    msgs = [hellos(x, f, 1 + i * per_thread, per_thread) for i in range(N_THREADS)]
-    edge = inc.FedAggregator()
+    msgs = hellos(x, f, 1, 2000)
+    for _ in range(3):
+        edge = inc.FedAggregator()
 
-    def worker(i):
-        if i % 2:
-            for j in range(0, per_thread, 50):
-                assert None not in edge.handle_batch(msgs[i][j:j + 50])
-        else:
-            for m in msgs[i]:
-                edge.handle(m)
+        def worker(i, edge=edge):
+            if i:
+                assert None not in edge.handle_batch(msgs[1000:])
+            else:
+                for m in msgs[:1000]:
+                    edge.handle(m)
 
-    run_threads(worker)
-    assert edge.n_devices == N_THREADS * per_thread
-    assert edge.n_groups == 3
-    assert edge.traffic["messages_in"] == N_THREADS * per_thread
+        run_threads(worker, n=2)
+        assert edge.n_devices == len(msgs)
+        assert edge.n_groups == 3
+        assert edge.traffic["messages_in"] == len(msgs)
 
 
 def test_handle_batch_survives_another_thread_clearing_its_list(data_dir):
     x, f = inc.load_arm_table(data_dir / "ans" / "vgg16_arms.csv")
-    template = hellos(x, f, 1, 400)
-    for _ in range(20):
+    template = hellos(x, f, 1, 2000)
+    size = len(template[0])
+    for _ in range(10):
         edge = inc.FedAggregator()
         msgs = [bytes(bytearray(m)) for m in template]  # only the list refers to these objects
         started = threading.Event()
+        junk = []
 
-        def clear(msgs=msgs, started=started):
+        def clear(msgs=msgs, started=started, junk=junk):
             started.wait()
             msgs.clear()
+            junk.extend(b"\xff" * size for _ in range(3000))  # reuses the freed memory
 
         t = threading.Thread(target=clear)
         t.start()
         started.set()
         replies = edge.handle_batch(msgs)
         t.join()
-        # Either the clear came first (nothing to handle) or every message it was given was handled.
+        # Either the clear came first (nothing to handle) or every message it was given was handled,
+        # none read from freed memory.
         assert len(replies) in (0, len(template))
+        assert None not in replies
         assert edge.n_devices == len(replies)
 
 
