@@ -5,6 +5,8 @@
 #   INCISION_SETUP_PROFILE=demo: only what the Python package and the demo need (compiler, CMake,
 #     venv; Eigen from PyPI, numpy, matplotlib); default "test" adds Debian's Eigen, xtensor,
 #     doctest, Google Benchmark (its suites run once in the tests), clang and its runtime.
+#   INCISION_SETUP_TORCH=0 leaves out PyTorch (requirements/torch.txt, several GB), which the
+#     test profile installs for the incision.torch tests (they skip without it).
 #   INCISION_SETUP_BENCH=1 also installs the benchmark peers (LEMON, Boost, MABWiser,
 #     contextualbandits).
 set -euo pipefail
@@ -66,6 +68,7 @@ fi
 py=.venv/bin/python
 reqs=(requirements/dev.txt)
 if [[ "$profile" == demo ]]; then reqs=(requirements/demo.txt); fi
+if [[ "$profile" != demo && "${INCISION_SETUP_TORCH:-1}" == 1 ]]; then reqs+=(requirements/torch.txt); fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then reqs+=(requirements/bench.txt); fi
 stamp=.venv/.incision-requirements
 want="$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)"
