@@ -1,9 +1,10 @@
 // FedLinUCB-DW benchmarks: edge aggregation rounds (10,000 devices, d = 16; target <= 10 ms per
 // round), the O(d^2) log-det upload trigger against an O(d^3) determinant per step (what the
 // public federated bandit codes do), and the device's per-frame overhead over plain muLinUCB.
-#include <incision/bandit/fed_aggregator.hpp>
-#include <incision/bandit/fed_linucb_dw.hpp>
-#include <incision/bandit/fed_messages.hpp>
+#include <incision/federated/aggregator.hpp>
+#include <incision/federated/exchange.hpp>
+#include <incision/federated/linucb_dw.hpp>
+#include <incision/federated/messages.hpp>
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/ridge_stats.hpp>
 
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+namespace fed = incision::federated;
 namespace ib = incision::bandit;
 
 namespace {
@@ -40,7 +42,7 @@ std::vector<std::vector<std::vector<std::byte>>> make_rounds(std::size_t devices
   for (int r = 0; r < kRounds; ++r) {
     rounds[static_cast<std::size_t>(r)].reserve(devices);
     for (std::size_t i = 0; i < devices; ++i) {
-      ib::fed_upload u;
+      fed::fed_upload u;
       u.device_id = i + 1;
       u.seq = static_cast<std::uint64_t>(r + 1);
       u.count = static_cast<std::uint64_t>(rows);
@@ -65,16 +67,16 @@ std::vector<std::vector<std::vector<std::byte>>> make_rounds(std::size_t devices
         u.rows_y = y;
         u.rows_w = Eigen::VectorXd::Ones(rows);
       }
-      rounds[static_cast<std::size_t>(r)].push_back(ib::encode(u));
+      rounds[static_cast<std::size_t>(r)].push_back(fed::encode(u));
     }
   }
   return rounds;
 }
 
-ib::fed_aggregator registered_edge(std::size_t devices) {
-  ib::fed_aggregator edge;
+fed::fed_aggregator registered_edge(std::size_t devices) {
+  fed::fed_aggregator edge;
   for (std::size_t i = 0; i < devices; ++i)
-    (void)edge.handle(ib::encode(ib::fed_hello{i + 1, group_name(i), kDim, 0}));
+    (void)edge.handle(fed::encode(fed::fed_hello{i + 1, group_name(i), kDim, 0}));
   return edge;
 }
 
@@ -200,9 +202,9 @@ Eigen::MatrixXd bench_contexts(int k, int d) {
 void BM_fed_device_frame(benchmark::State& state) {
   const Eigen::MatrixXd x = bench_contexts(23, 7);
   const Eigen::VectorXd f = Eigen::VectorXd::LinSpaced(23, 0.0, 0.5);
-  ib::fed_linucb_dw_options o;
+  fed::fed_linucb_dw_options o;
   o.upload_threshold = INFINITY;
-  ib::fed_linucb_dw<> dev(1, "g", x, f, o);
+  fed::fed_linucb_dw<> dev(1, "g", x, f, o);
   std::size_t t = 0;
   for (auto _ : state) {
     const auto a = dev.select(t % 5 == 0);
@@ -229,15 +231,14 @@ BENCHMARK(BM_fed_mulinucb_frame);
 void BM_fed_exchange(benchmark::State& state) {
   const Eigen::MatrixXd x = bench_contexts(23, 7);
   const Eigen::VectorXd f = Eigen::VectorXd::LinSpaced(23, 0.0, 0.5);
-  ib::fed_linucb_dw_options o;
+  fed::fed_linucb_dw_options o;
   o.upload_threshold = 0.0;
-  ib::fed_linucb_dw<> dev(1, "g", x, f, o);
-  ib::fed_aggregator edge;
+  fed::fed_linucb_dw<> dev(1, "g", x, f, o);
+  fed::fed_aggregator edge;
   (void)dev.receive(edge.handle(dev.hello()));
   for (auto _ : state) {
     dev.update(3, 0.25);
-    (void)dev.receive(edge.handle(dev.make_upload()));
-    (void)dev.receive(edge.download_for(1));
+    benchmark::DoNotOptimize(fed::exchange(dev, edge).bytes);
   }
 }
 BENCHMARK(BM_fed_exchange);

@@ -1,9 +1,9 @@
 // Fuzzes the FedLinUCB-DW messages: the decoder, the edge aggregator and the device learner must
 // accept a valid message or throw (parse_error, or invalid_argument for a well-formed message the
 // receiver refuses), never crash, and a refused message must leave the receiver usable.
-#include <incision/bandit/fed_aggregator.hpp>
-#include <incision/bandit/fed_linucb_dw.hpp>
-#include <incision/bandit/fed_messages.hpp>
+#include <incision/federated/aggregator.hpp>
+#include <incision/federated/linucb_dw.hpp>
+#include <incision/federated/messages.hpp>
 
 #include <Eigen/Core>
 
@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <span>
 
-namespace ib = incision::bandit;
+namespace fed = incision::federated;
 
 namespace {
 Eigen::MatrixXd contexts() {
@@ -44,13 +44,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 namespace {
 void exercise(std::span<const std::byte> bytes) {
   try {
-    (void)ib::decode_fed_message(bytes);
+    (void)fed::decode_fed_message(bytes);
   } catch (const incision::parse_error&) {
   }
 
   // An edge with one registered device of dimension 3 (id 1, group "g") and one upload absorbed.
-  ib::fed_aggregator edge;
-  ib::fed_linucb_dw<> dev(1, "g", contexts(), Eigen::Vector4d(0.1, 0.2, 0.3, 0.4));
+  fed::fed_aggregator edge;
+  fed::fed_linucb_dw<> dev(1, "g", contexts(), Eigen::Vector4d(0.1, 0.2, 0.3, 0.4));
   (void)dev.receive(edge.handle(dev.hello()));
   dev.update(0, 0.5);
   (void)dev.receive(edge.handle(dev.make_upload()));

@@ -1,7 +1,7 @@
 // FedLinUCB-DW edge aggregator: group bookkeeping against direct sums, isolation of groups,
 // refusals that change nothing, and traffic counters.
-#include <incision/bandit/fed_aggregator.hpp>
-#include <incision/bandit/fed_messages.hpp>
+#include <incision/federated/aggregator.hpp>
+#include <incision/federated/messages.hpp>
 #include <incision/bandit/ridge_stats.hpp>
 
 #include <doctest/doctest.h>
@@ -19,19 +19,20 @@
 #include <variant>
 #include <vector>
 
+namespace fed = incision::federated;
 namespace ib = incision::bandit;
 
 namespace {
 
-ib::fed_message decode(const std::vector<std::byte>& b) { return ib::decode_fed_message(b); }
+fed::fed_message decode(const std::vector<std::byte>& b) { return fed::decode_fed_message(b); }
 
 std::vector<std::byte> hello(std::uint64_t id, const std::string& g, std::uint32_t d, std::uint64_t tag = 0) {
-  return ib::encode(ib::fed_hello{id, g, d, tag});
+  return fed::encode(fed::fed_hello{id, g, d, tag});
 }
 
 std::vector<std::byte> rows_upload(std::uint64_t id, std::uint64_t seq, const Eigen::MatrixXd& x,
                                    const Eigen::VectorXd& y) {
-  ib::fed_upload u;
+  fed::fed_upload u;
   u.device_id = id;
   u.seq = seq;
   u.count = static_cast<std::uint64_t>(x.rows());
@@ -39,19 +40,19 @@ std::vector<std::byte> rows_upload(std::uint64_t id, std::uint64_t seq, const Ei
   u.rows_x = x;
   u.rows_y = y;
   u.rows_w = Eigen::VectorXd::Ones(x.rows());
-  return ib::encode(u);
+  return fed::encode(u);
 }
 
 std::vector<std::byte> dense_upload(std::uint64_t id, std::uint64_t seq, const Eigen::MatrixXd& x,
                                     const Eigen::VectorXd& y) {
-  ib::fed_upload u;
+  fed::fed_upload u;
   u.device_id = id;
   u.seq = seq;
   u.count = static_cast<std::uint64_t>(x.rows());
   u.gram = x.transpose() * x;
   u.gram = 0.5 * (u.gram + u.gram.transpose()).eval();
   u.moment = x.transpose() * y;
-  return ib::encode(u);
+  return fed::encode(u);
 }
 
 struct snapshot {
@@ -61,7 +62,7 @@ struct snapshot {
   std::size_t devices;
 };
 
-snapshot state(const ib::fed_aggregator& a) {
+snapshot state(const fed::fed_aggregator& a) {
   snapshot s;
   s.groups = a.group_names();
   for (const auto& g : s.groups) {
@@ -82,14 +83,14 @@ TEST_CASE("fed aggregator: group totals equal the direct sum of every member's d
   std::mt19937_64 rng(3);
   std::normal_distribution<double> N(0.0, 1.0);
   const int d = 4;
-  ib::fed_aggregator edge;
+  fed::fed_aggregator edge;
   // Two groups, three devices each; a brute-force oracle keeps the pooled X, y per group.
   std::map<std::string, std::vector<Eigen::VectorXd>> xs;
   std::map<std::string, std::vector<double>> ys;
   const std::string names[2] = {"a", "b"};
   for (std::uint64_t id = 1; id <= 6; ++id) {
     const auto reply = edge.handle(hello(id, names[id % 2], d));
-    const auto dl = std::get<ib::fed_download>(decode(reply));
+    const auto dl = std::get<fed::fed_download>(decode(reply));
     CHECK(dl.group == names[id % 2]);
     CHECK(dl.recipient == id);
   }
@@ -108,7 +109,7 @@ TEST_CASE("fed aggregator: group totals equal the direct sum of every member's d
       ys[names[id % 2]].push_back(y(i));
     }
     const auto up = (n % 2 == 0) ? dense_upload(id, ++seq[id], x, y) : rows_upload(id, ++seq[id], x, y);
-    const auto ack = std::get<ib::fed_ack>(decode(edge.handle(up)));
+    const auto ack = std::get<fed::fed_ack>(decode(edge.handle(up)));
     CHECK(ack.device_id == id);
     CHECK(ack.seq == seq[id]);
     CHECK(ack.version == edge.group_version(names[id % 2]));
@@ -126,19 +127,19 @@ TEST_CASE("fed aggregator: group totals equal the direct sum of every member's d
     CHECK(edge.group_count(g) == xs[g].size());
     CHECK(edge.group_version(g) == 20);
     // Broadcast and personal downloads carry exactly these statistics.
-    const auto bc = std::get<ib::fed_download>(decode(edge.broadcast(g)));
+    const auto bc = std::get<fed::fed_download>(decode(edge.broadcast(g)));
     CHECK(bc.recipient == 0);
     CHECK(bc.gram == edge.group_gram(g));
     CHECK(bc.moment == edge.group_moment(g));
   }
-  const auto pd = std::get<ib::fed_download>(decode(edge.download_for(3)));
+  const auto pd = std::get<fed::fed_download>(decode(edge.download_for(3)));
   CHECK(pd.group == "b");
   CHECK(pd.acked_seq == seq[3]);
   CHECK(pd.gram == edge.group_gram("b"));
 }
 
 TEST_CASE("fed aggregator: a device never receives another group's statistics") {
-  ib::fed_aggregator edge;
+  fed::fed_aggregator edge;
   (void)edge.handle(hello(1, "vgg16", 2));
   (void)edge.handle(hello(2, "yolo", 2));
   Eigen::MatrixXd x(1, 2);
@@ -147,7 +148,7 @@ TEST_CASE("fed aggregator: a device never receives another group's statistics") 
   CHECK(edge.group_count("vgg16") == 1);
   // Every download the yolo device can obtain holds only yolo data (still empty).
   for (const auto& bytes : {edge.download_for(2), edge.handle(hello(2, "yolo", 2))}) {
-    const auto dl = std::get<ib::fed_download>(decode(bytes));
+    const auto dl = std::get<fed::fed_download>(decode(bytes));
     CHECK(dl.group == "yolo");
     CHECK(dl.count == 0);
     CHECK(dl.gram.isZero(0.0));
@@ -155,14 +156,14 @@ TEST_CASE("fed aggregator: a device never receives another group's statistics") 
   }
   // Asking to be in the other group is refused and changes nothing.
   const auto before = state(edge);
-  const auto rej = std::get<ib::fed_reject>(decode(edge.handle(hello(2, "vgg16", 2))));
-  CHECK(rej.code == ib::fed_reject_code::wrong_group);
+  const auto rej = std::get<fed::fed_reject>(decode(edge.handle(hello(2, "vgg16", 2))));
+  CHECK(rej.code == fed::fed_reject_code::wrong_group);
   CHECK(same(before, state(edge)));
   CHECK(edge.device_group(2) == std::string("yolo"));
 }
 
 TEST_CASE("fed aggregator: refusals carry a code and leave the state unchanged") {
-  ib::fed_aggregator edge;
+  fed::fed_aggregator edge;
   (void)edge.handle(hello(1, "g", 3, 77));
   Eigen::MatrixXd x = Eigen::MatrixXd::Ones(1, 3);
   Eigen::VectorXd y = Eigen::VectorXd::Ones(1);
@@ -170,31 +171,31 @@ TEST_CASE("fed aggregator: refusals carry a code and leave the state unchanged")
   auto code_of = [&](const std::vector<std::byte>& msg) {
     const auto before = state(edge);
     const auto traffic = edge.traffic();
-    const auto r = std::get<ib::fed_reject>(decode(edge.handle(msg)));
+    const auto r = std::get<fed::fed_reject>(decode(edge.handle(msg)));
     CHECK(same(before, state(edge)));
     CHECK(edge.traffic().messages_in == traffic.messages_in + 1);
     CHECK(edge.traffic().messages_out == traffic.messages_out + 1);
     return r.code;
   };
-  CHECK(code_of(rows_upload(9, 1, x, y)) == ib::fed_reject_code::unknown_device);
-  CHECK(code_of(rows_upload(1, 1, x, y)) == ib::fed_reject_code::out_of_order);  // replay
-  CHECK(code_of(rows_upload(1, 3, x, y)) == ib::fed_reject_code::out_of_order);  // gap
-  CHECK(code_of(rows_upload(1, 2, Eigen::MatrixXd::Ones(1, 4), y)) == ib::fed_reject_code::dimension_mismatch);
-  CHECK(code_of(hello(2, "g", 4, 77)) == ib::fed_reject_code::dimension_mismatch);
-  CHECK(code_of(hello(2, "g", 3, 78)) == ib::fed_reject_code::feature_mismatch);
-  CHECK(code_of(hello(1, "g", 3, 78)) == ib::fed_reject_code::feature_mismatch);
-  CHECK(code_of(ib::encode(ib::fed_ack{1, 1, 1})) == ib::fed_reject_code::unexpected_message);
+  CHECK(code_of(rows_upload(9, 1, x, y)) == fed::fed_reject_code::unknown_device);
+  CHECK(code_of(rows_upload(1, 1, x, y)) == fed::fed_reject_code::out_of_order);  // replay
+  CHECK(code_of(rows_upload(1, 3, x, y)) == fed::fed_reject_code::out_of_order);  // gap
+  CHECK(code_of(rows_upload(1, 2, Eigen::MatrixXd::Ones(1, 4), y)) == fed::fed_reject_code::dimension_mismatch);
+  CHECK(code_of(hello(2, "g", 4, 77)) == fed::fed_reject_code::dimension_mismatch);
+  CHECK(code_of(hello(2, "g", 3, 78)) == fed::fed_reject_code::feature_mismatch);
+  CHECK(code_of(hello(1, "g", 3, 78)) == fed::fed_reject_code::feature_mismatch);
+  CHECK(code_of(fed::encode(fed::fed_ack{1, 1, 1})) == fed::fed_reject_code::unexpected_message);
   {  // a future protocol version gets a reject, not an exception
     incision::detail::byte_writer w;
     w.u16(9);
     w.u64(1);
-    CHECK(code_of(incision::detail::seal(200, w.buffer())) == ib::fed_reject_code::protocol_version);
+    CHECK(code_of(incision::detail::seal(200, w.buffer())) == fed::fed_reject_code::protocol_version);
   }
   // Statistics above max_statistic (1e12 by default), or that overflow, are refused.
   CHECK(code_of(rows_upload(1, 2, Eigen::MatrixXd::Constant(1, 3, 1e7), y)) ==
-        ib::fed_reject_code::invalid_statistics);
+        fed::fed_reject_code::invalid_statistics);
   CHECK(code_of(rows_upload(1, 2, Eigen::MatrixXd::Constant(1, 3, 1e155), y)) ==
-        ib::fed_reject_code::invalid_statistics);
+        fed::fed_reject_code::invalid_statistics);
   // Garbage throws parse_error and changes nothing, counters included.
   const auto before = state(edge);
   const auto traffic = edge.traffic();
@@ -207,7 +208,7 @@ TEST_CASE("fed aggregator: refusals carry a code and leave the state unchanged")
 }
 
 TEST_CASE("fed aggregator: traffic counts every message and byte both ways") {
-  ib::fed_aggregator edge;
+  fed::fed_aggregator edge;
   std::uint64_t in = 0, out = 0;
   auto h = hello(1, "g", 2);
   in += h.size();
@@ -225,12 +226,12 @@ TEST_CASE("fed aggregator: traffic counts every message and byte both ways") {
 }
 
 TEST_CASE("fed aggregator: weighted rows keep the group's matrix exactly symmetric (fuzz regression)") {
-  ib::fed_aggregator edge;
+  fed::fed_aggregator edge;
   (void)edge.handle(hello(1, "g", 5));
   std::mt19937_64 rng(99);
   std::uniform_real_distribution<double> U(-3.0, 3.0);
   for (std::uint64_t seq = 1; seq <= 50; ++seq) {
-    ib::fed_upload u;
+    fed::fed_upload u;
     u.device_id = 1;
     u.seq = seq;
     u.count = 2;
@@ -240,17 +241,17 @@ TEST_CASE("fed aggregator: weighted rows keep the group's matrix exactly symmetr
       for (int j = 0; j < 5; ++j) u.rows_x(i, j) = U(rng);
     u.rows_y = Eigen::Vector2d(U(rng), U(rng));
     u.rows_w = Eigen::Vector2d(0.3 + 0.01 * static_cast<double>(seq), 1.7);
-    (void)edge.handle(ib::encode(u));
+    (void)edge.handle(fed::encode(u));
   }
   const Eigen::MatrixXd g = edge.group_gram("g");
   CHECK(g == g.transpose());
 }
 
 TEST_CASE("fed aggregator: sums near the largest double are checked and refused above max_statistic") {
-  ib::fed_aggregator_options o;
+  fed::fed_aggregator_options o;
   o.max_statistic = 1e302;
   o.psd_slack = 1.0;
-  ib::fed_aggregator edge(o);
+  fed::fed_aggregator edge(o);
   (void)edge.handle(hello(1, "g", 2));
   // Each upload adds 1e299 to the diagonal (two rows along the axes, so the Gram stays exactly
   // diagonal): the running bound reaches 1e302 after a thousand, the checked path takes over,
@@ -267,8 +268,8 @@ TEST_CASE("fed aggregator: sums near the largest double are checked and refused 
   // One upload of 1e302 on the diagonal: every entry finite in the message, the sum above the cap.
   Eigen::MatrixXd big{{1e151, 0.0}, {0.0, 1e151}};
   const Eigen::MatrixXd before = edge.group_gram("g");
-  const auto r = std::get<ib::fed_reject>(decode(edge.handle(rows_upload(1, seq + 1, big, Eigen::VectorXd::Ones(2)))));
-  CHECK(r.code == ib::fed_reject_code::invalid_statistics);
+  const auto r = std::get<fed::fed_reject>(decode(edge.handle(rows_upload(1, seq + 1, big, Eigen::VectorXd::Ones(2)))));
+  CHECK(r.code == fed::fed_reject_code::invalid_statistics);
   CHECK(r.text.find("max_statistic") != std::string::npos);
   CHECK(edge.group_gram("g") == before);
   CHECK(edge.last_seq(1) == seq);
@@ -278,13 +279,13 @@ namespace {
 
 std::vector<std::byte> dense_stats_upload(std::uint64_t id, std::uint64_t seq, const Eigen::MatrixXd& gram,
                                           std::uint64_t count = 1) {
-  ib::fed_upload u;
+  fed::fed_upload u;
   u.device_id = id;
   u.seq = seq;
   u.count = count;
   u.gram = gram;
   u.moment = Eigen::VectorXd::Ones(gram.rows());
-  return ib::encode(u);
+  return fed::encode(u);
 }
 
 double min_eigenvalue(const Eigen::MatrixXd& a) {
@@ -293,14 +294,14 @@ double min_eigenvalue(const Eigen::MatrixXd& a) {
 
 /// What a device does with a download: A = I + G must factor (ridge_stats, reg = 1).
 void check_installable(const std::vector<std::byte>& bytes, double slack) {
-  const auto dl = std::get<ib::fed_download>(decode(bytes));
+  const auto dl = std::get<fed::fed_download>(decode(bytes));
   CHECK(min_eigenvalue(dl.gram) >= -slack);
   ib::ridge_stats<> s(static_cast<std::size_t>(dl.gram.rows()), 1.0);
   CHECK_NOTHROW(s.add_statistics(dl.gram, dl.moment, dl.count));
 }
 
 /// Every way a device can obtain the group's statistics still works.
-void check_group_serves(ib::fed_aggregator& edge, const std::string& g, std::uint32_t d,
+void check_group_serves(fed::fed_aggregator& edge, const std::string& g, std::uint32_t d,
                         const std::vector<std::uint64_t>& members, double slack) {
   for (const auto id : members) {
     check_installable(edge.download_for(id), slack);
@@ -313,12 +314,12 @@ void check_group_serves(ib::fed_aggregator& edge, const std::string& g, std::uin
 }  // namespace
 
 TEST_CASE("fed aggregator: an upload that would make a group's Gram indefinite is refused (issue 12)") {
-  ib::fed_aggregator edge;
+  fed::fed_aggregator edge;
   const double slack = edge.options().psd_slack;
   const std::uint32_t d = 3;
   for (std::uint64_t id = 1; id <= 3; ++id) (void)edge.handle(hello(id, "g", d));
   Eigen::MatrixXd x{{1.0, 0.2, 0.0}, {0.0, 1.0, 0.3}, {0.5, 0.0, 1.0}, {0.1, 0.1, 0.1}};
-  REQUIRE(std::holds_alternative<ib::fed_ack>(decode(edge.handle(rows_upload(1, 1, x, Eigen::VectorXd::Ones(4))))));
+  REQUIRE(std::holds_alternative<fed::fed_ack>(decode(edge.handle(rows_upload(1, 1, x, Eigen::VectorXd::Ones(4))))));
   const Eigen::Vector3d v = Eigen::Vector3d(1.0, -2.0, 0.5).normalized();
   std::vector<std::pair<std::string, Eigen::MatrixXd>> hostile = {
       {"eigenvalue -1", Eigen::Matrix3d{{1.0, 2.0, 0.0}, {2.0, 1.0, 0.0}, {0.0, 0.0, 1.0}}},
@@ -331,8 +332,8 @@ TEST_CASE("fed aggregator: an upload that would make a group's Gram indefinite i
     CAPTURE(name);
     REQUIRE(min_eigenvalue(gram + edge.group_gram("g")) < -slack);  // the oracle agrees it is hostile
     const auto before = state(edge);
-    const auto r = std::get<ib::fed_reject>(decode(edge.handle(dense_stats_upload(2, 1, gram))));
-    CHECK(r.code == ib::fed_reject_code::invalid_statistics);
+    const auto r = std::get<fed::fed_reject>(decode(edge.handle(dense_stats_upload(2, 1, gram))));
+    CHECK(r.code == fed::fed_reject_code::invalid_statistics);
     CHECK(r.text.find("positive semi-definite") != std::string::npos);
     CHECK(r.text.rfind("[incision.federated]", 0) == 0);
     CHECK(same(before, state(edge)));
@@ -342,15 +343,15 @@ TEST_CASE("fed aggregator: an upload that would make a group's Gram indefinite i
   // Counts: a group may pool at most max_group_count (2^53) observations; 2^64 - 1 does not even decode.
   const std::uint64_t pooled = edge.group_count("g");
   const auto before = state(edge);
-  const auto r = std::get<ib::fed_reject>(
-      decode(edge.handle(dense_stats_upload(2, 1, Eigen::Matrix3d::Identity(), ib::fed_max_count - pooled + 1))));
-  CHECK(r.code == ib::fed_reject_code::invalid_statistics);
+  const auto r = std::get<fed::fed_reject>(
+      decode(edge.handle(dense_stats_upload(2, 1, Eigen::Matrix3d::Identity(), fed::fed_max_count - pooled + 1))));
+  CHECK(r.code == fed::fed_reject_code::invalid_statistics);
   CHECK(r.text.find("max_group_count") != std::string::npos);
   CHECK(same(before, state(edge)));
   CHECK(edge.group_count("g") == pooled);
   {
     incision::detail::byte_writer w;
-    w.u16(ib::fed_protocol_version);
+    w.u16(fed::fed_protocol_version);
     w.u64(2);
     w.u64(1);
     w.u32(d);
@@ -361,7 +362,7 @@ TEST_CASE("fed aggregator: an upload that would make a group's Gram indefinite i
     CHECK(same(before, state(edge)));
   }
   // The refused device is not locked out: its honest upload 1 is taken.
-  CHECK(std::holds_alternative<ib::fed_ack>(decode(edge.handle(dense_upload(2, 1, x, Eigen::VectorXd::Ones(4))))));
+  CHECK(std::holds_alternative<fed::fed_ack>(decode(edge.handle(dense_upload(2, 1, x, Eigen::VectorXd::Ones(4))))));
   check_group_serves(edge, "g", d, {1, 2, 3}, slack);
 }
 
@@ -372,13 +373,13 @@ TEST_CASE("fed aggregator: random uploads near the boundary never break a group 
   const std::uint32_t d = 4;
   int accepted = 0, refused = 0;
   for (int trial = 0; trial < 200; ++trial) {
-    ib::fed_aggregator edge;
+    fed::fed_aggregator edge;
     const double slack = edge.options().psd_slack;
     (void)edge.handle(hello(1, "g", d));
     (void)edge.handle(hello(2, "g", d));
     Eigen::MatrixXd x(6, d);
     for (Eigen::Index i = 0; i < x.size(); ++i) x(i) = N(rng);
-    REQUIRE(std::holds_alternative<ib::fed_ack>(decode(edge.handle(rows_upload(1, 1, x, Eigen::VectorXd::Ones(6))))));
+    REQUIRE(std::holds_alternative<fed::fed_ack>(decode(edge.handle(rows_upload(1, 1, x, Eigen::VectorXd::Ones(6))))));
     // c I - t u u^T along the group's weakest direction u (c keeps the diagonal >= 0): the sum's
     // smallest eigenvalue lands anywhere in about [-lambda, lambda], lambda the group's own.
     const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(edge.group_gram("g"));
@@ -394,12 +395,12 @@ TEST_CASE("fed aggregator: random uploads near the boundary never break a group 
     const double oracle = min_eigenvalue(edge.group_gram("g") + gram);
     const auto before = state(edge);
     const auto reply = decode(edge.handle(dense_stats_upload(2, 1, gram)));
-    if (std::holds_alternative<ib::fed_ack>(reply)) {
+    if (std::holds_alternative<fed::fed_ack>(reply)) {
       ++accepted;
       CHECK(oracle >= -slack);
     } else {
       ++refused;
-      CHECK(std::get<ib::fed_reject>(reply).code == ib::fed_reject_code::invalid_statistics);
+      CHECK(std::get<fed::fed_reject>(reply).code == fed::fed_reject_code::invalid_statistics);
       CHECK(oracle < 1e-9);  // a sum that is clearly PSD is never refused
       CHECK(same(before, state(edge)));
     }
@@ -413,15 +414,15 @@ TEST_CASE("fed aggregator: random uploads near the boundary never break a group 
 
 TEST_CASE("fed aggregator: floods beyond the configured caps are refused and memory stays bounded (issue 12)") {
   SUBCASE("200 hellos of dimension 1024 in distinct groups allocate nothing by default") {
-    ib::fed_aggregator edge;
+    fed::fed_aggregator edge;
     std::size_t reply_bytes = 0;
     for (std::uint64_t id = 1; id <= 200; ++id) {
       const auto msg = hello(id, "g" + std::to_string(id), 1024);
       CHECK(msg.size() < 64);
       const auto reply = edge.handle(msg);
       reply_bytes += reply.size();
-      const auto r = std::get<ib::fed_reject>(decode(reply));
-      CHECK(r.code == ib::fed_reject_code::limit_exceeded);
+      const auto r = std::get<fed::fed_reject>(decode(reply));
+      CHECK(r.code == fed::fed_reject_code::limit_exceeded);
       CHECK(r.text.find("max_dim") != std::string::npos);
     }
     CHECK(edge.n_groups() == 0);
@@ -430,19 +431,19 @@ TEST_CASE("fed aggregator: floods beyond the configured caps are refused and mem
     CHECK(reply_bytes < 200 * 256);
   }
   SUBCASE("group and device caps") {
-    ib::fed_aggregator_options o;
+    fed::fed_aggregator_options o;
     o.max_groups = 4;
     o.max_devices = 10;
     o.max_dim = 16;
-    ib::fed_aggregator edge(o);
+    fed::fed_aggregator edge(o);
     for (std::uint64_t id = 1; id <= 200; ++id) {
       const auto reply = decode(edge.handle(hello(id, "g" + std::to_string(id), 16)));
-      CHECK(std::holds_alternative<ib::fed_download>(reply) == (id <= 4));
-      if (id > 4) CHECK(std::get<ib::fed_reject>(reply).code == ib::fed_reject_code::limit_exceeded);
+      CHECK(std::holds_alternative<fed::fed_download>(reply) == (id <= 4));
+      if (id > 4) CHECK(std::get<fed::fed_reject>(reply).code == fed::fed_reject_code::limit_exceeded);
     }
     for (std::uint64_t id = 1001; id <= 1200; ++id) {
       const auto reply = decode(edge.handle(hello(id, "g1", 16)));
-      CHECK(std::holds_alternative<ib::fed_download>(reply) == (id <= 1006));
+      CHECK(std::holds_alternative<fed::fed_download>(reply) == (id <= 1006));
     }
     CHECK(edge.n_groups() == 4);
     CHECK(edge.n_devices() == 10);
@@ -450,23 +451,23 @@ TEST_CASE("fed aggregator: floods beyond the configured caps are refused and mem
     CHECK(edge.memory_bytes() >= 4 * 8 * 16 * 16);  // at least the four Gram matrices
     // Members still upload and download; known devices may say hello again at the cap.
     Eigen::MatrixXd x = Eigen::MatrixXd::Identity(16, 16);
-    CHECK(std::holds_alternative<ib::fed_ack>(decode(edge.handle(dense_upload(1001, 1, x, Eigen::VectorXd::Ones(16))))));
-    CHECK(std::holds_alternative<ib::fed_download>(decode(edge.handle(hello(1001, "g1", 16)))));
+    CHECK(std::holds_alternative<fed::fed_ack>(decode(edge.handle(dense_upload(1001, 1, x, Eigen::VectorXd::Ones(16))))));
+    CHECK(std::holds_alternative<fed::fed_download>(decode(edge.handle(hello(1001, "g1", 16)))));
     check_installable(edge.download_for(1), o.psd_slack);
   }
   SUBCASE("the memory budget binds before the group cap") {
-    ib::fed_aggregator_options o;
+    fed::fed_aggregator_options o;
     o.max_dim = 32;
     o.memory_budget = 100'000;
-    ib::fed_aggregator edge(o);
+    fed::fed_aggregator edge(o);
     std::size_t admitted = 0;
     for (std::uint64_t id = 1; id <= 200; ++id) {
       const auto reply = decode(edge.handle(hello(id, "group-" + std::to_string(id), 32)));
-      if (std::holds_alternative<ib::fed_download>(reply)) {
+      if (std::holds_alternative<fed::fed_download>(reply)) {
         ++admitted;
       } else {
-        const auto& r = std::get<ib::fed_reject>(reply);
-        CHECK(r.code == ib::fed_reject_code::limit_exceeded);
+        const auto& r = std::get<fed::fed_reject>(reply);
+        CHECK(r.code == fed::fed_reject_code::limit_exceeded);
         CHECK(r.text.find("memory_budget") != std::string::npos);
       }
       CHECK(edge.memory_bytes() <= o.memory_budget);
@@ -477,34 +478,37 @@ TEST_CASE("fed aggregator: floods beyond the configured caps are refused and mem
     CHECK(edge.n_groups() < 200);
   }
   SUBCASE("messages above max_message_bytes are refused unread") {
-    ib::fed_aggregator_options o;
+    fed::fed_aggregator_options o;
     o.max_message_bytes = 1000;
-    ib::fed_aggregator edge(o);
+    fed::fed_aggregator edge(o);
     (void)edge.handle(hello(1, "g", 16));
     Eigen::MatrixXd x = Eigen::MatrixXd::Identity(16, 16);
     const auto big = dense_upload(1, 1, x, Eigen::VectorXd::Ones(16));
     REQUIRE(big.size() > 1000);
     const auto before = state(edge);
-    const auto r = std::get<ib::fed_reject>(decode(edge.handle(big)));
-    CHECK(r.code == ib::fed_reject_code::limit_exceeded);
+    const auto r = std::get<fed::fed_reject>(decode(edge.handle(big)));
+    CHECK(r.code == fed::fed_reject_code::limit_exceeded);
+    CHECK(r.device_id == 1);  // addressed, so the device takes its upload back
+    CHECK(r.seq == 1);
     CHECK(same(before, state(edge)));
-    std::vector<std::byte> junk(5000, std::byte{0});  // refused before the envelope is read
-    CHECK(std::get<ib::fed_reject>(decode(edge.handle(junk))).code == ib::fed_reject_code::limit_exceeded);
-    CHECK(std::holds_alternative<ib::fed_ack>(decode(edge.handle(rows_upload(1, 1, x.topRows(2), Eigen::VectorXd::Ones(2))))));
+    std::vector<std::byte> junk(5000, std::byte{0});  // bad bytes still throw, whatever their size
+    CHECK_THROWS_AS((void)edge.handle(junk), incision::parse_error);
+    CHECK(same(before, state(edge)));
+    CHECK(std::holds_alternative<fed::fed_ack>(decode(edge.handle(rows_upload(1, 1, x.topRows(2), Eigen::VectorXd::Ones(2))))));
   }
   SUBCASE("options out of range throw") {
     auto bad = [](auto tweak) {
-      ib::fed_aggregator_options o;
+      fed::fed_aggregator_options o;
       tweak(o);
-      CHECK_THROWS_AS(ib::fed_aggregator{o}, incision::invalid_argument);
+      CHECK_THROWS_AS(fed::fed_aggregator{o}, incision::invalid_argument);
     };
-    bad([](ib::fed_aggregator_options& o) { o.max_dim = 0; });
-    bad([](ib::fed_aggregator_options& o) { o.max_dim = 1025; });
-    bad([](ib::fed_aggregator_options& o) { o.max_groups = 0; });
-    bad([](ib::fed_aggregator_options& o) { o.max_devices = 0; });
-    bad([](ib::fed_aggregator_options& o) { o.max_group_count = ib::fed_max_count + 1; });
-    bad([](ib::fed_aggregator_options& o) { o.psd_slack = std::numeric_limits<double>::quiet_NaN(); });
-    bad([](ib::fed_aggregator_options& o) { o.psd_slack = 0.0; });
-    bad([](ib::fed_aggregator_options& o) { o.max_statistic = std::numeric_limits<double>::infinity(); });
+    bad([](fed::fed_aggregator_options& o) { o.max_dim = 0; });
+    bad([](fed::fed_aggregator_options& o) { o.max_dim = 1025; });
+    bad([](fed::fed_aggregator_options& o) { o.max_groups = 0; });
+    bad([](fed::fed_aggregator_options& o) { o.max_devices = 0; });
+    bad([](fed::fed_aggregator_options& o) { o.max_group_count = fed::fed_max_count + 1; });
+    bad([](fed::fed_aggregator_options& o) { o.psd_slack = std::numeric_limits<double>::quiet_NaN(); });
+    bad([](fed::fed_aggregator_options& o) { o.psd_slack = 0.0; });
+    bad([](fed::fed_aggregator_options& o) { o.max_statistic = std::numeric_limits<double>::infinity(); });
   }
 }

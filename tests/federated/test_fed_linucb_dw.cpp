@@ -1,8 +1,9 @@
 // FedLinUCB-DW device learner: equivalence with muLinUCB and with a central learner, group
 // isolation, the O(d^2) log-det trigger against a direct Cholesky, consistency of in-flight
 // uploads, warm start (helps when right, does not stop convergence when wrong), strong guarantee.
-#include <incision/bandit/fed_aggregator.hpp>
-#include <incision/bandit/fed_linucb_dw.hpp>
+#include <incision/federated/aggregator.hpp>
+#include <incision/federated/exchange.hpp>
+#include <incision/federated/linucb_dw.hpp>
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/ridge_stats.hpp>
 
@@ -22,6 +23,7 @@
 #include <variant>
 #include <vector>
 
+namespace fed = incision::federated;
 namespace ib = incision::bandit;
 using fed_test::linear_env;
 
@@ -29,8 +31,8 @@ namespace {
 
 constexpr double never = std::numeric_limits<double>::infinity();
 
-ib::fed_linucb_dw_options opts(double threshold) {
-  ib::fed_linucb_dw_options o;
+fed::fed_linucb_dw_options opts(double threshold) {
+  fed::fed_linucb_dw_options o;
   o.upload_threshold = threshold;
   return o;
 }
@@ -38,10 +40,11 @@ ib::fed_linucb_dw_options opts(double threshold) {
 bool key_frame(std::size_t t) { return t % 7 == 3; }
 
 /// Uploads if the trigger fires and installs the uploader's fresh download (the simple sync mode).
-void sync_if_wanted(ib::fed_linucb_dw<>& dev, ib::fed_aggregator& edge) {
+void sync_if_wanted(fed::fed_linucb_dw<>& dev, fed::fed_aggregator& edge) {
   if (!dev.wants_upload()) return;
-  CHECK(dev.receive(edge.handle(dev.make_upload())) == ib::fed_event::acked);
-  CHECK(dev.receive(edge.download_for(dev.device_id())) == ib::fed_event::download_applied);
+  const auto r = fed::exchange(dev, edge);
+  CHECK(r.reply == fed::fed_event::acked);
+  CHECK(r.downloaded);
 }
 
 double direct_log_det(const Eigen::MatrixXd& a) {
@@ -56,9 +59,9 @@ TEST_CASE("fed_linucb_dw: one device without offline data decides exactly as muL
   for (const bool registered : {false, true}) {
     CAPTURE(registered);
     ib::mu_linucb<> ref(env.arms.contexts, env.arms.front);
-    ib::fed_linucb_dw<> dev(1, "vgg16", env.arms.contexts, env.arms.front, opts(never));
-    ib::fed_aggregator edge;
-    if (registered) CHECK(dev.receive(edge.handle(dev.hello())) == ib::fed_event::download_applied);
+    fed::fed_linucb_dw<> dev(1, "vgg16", env.arms.contexts, env.arms.front, opts(never));
+    fed::fed_aggregator edge;
+    if (registered) CHECK(dev.receive(edge.handle(dev.hello())) == fed::fed_event::download_applied);
     std::mt19937_64 rng(11);
     for (std::size_t t = 0; t < 3000; ++t) {
       const auto a = ref.select(key_frame(t));
@@ -76,8 +79,8 @@ TEST_CASE("fed_linucb_dw: one device without offline data decides exactly as muL
 TEST_CASE("fed_linucb_dw: one device synchronising every step still decides as muLinUCB") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
   ib::mu_linucb<> ref(env.arms.contexts, env.arms.front);
-  ib::fed_linucb_dw<> dev(1, "vgg16", env.arms.contexts, env.arms.front, opts(0.0));
-  ib::fed_aggregator edge;
+  fed::fed_linucb_dw<> dev(1, "vgg16", env.arms.contexts, env.arms.front, opts(0.0));
+  fed::fed_aggregator edge;
   dev.receive(edge.handle(dev.hello()));
   std::mt19937_64 rng(12);
   std::size_t offloads = 0;
@@ -100,8 +103,8 @@ TEST_CASE("fed_linucb_dw: one device synchronising every step still decides as m
 TEST_CASE("fed_linucb_dw: synchronising every step equals a central learner on the pooled data") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
   const std::size_t m = 4;
-  ib::fed_aggregator edge;
-  std::vector<ib::fed_linucb_dw<>> devs;
+  fed::fed_aggregator edge;
+  std::vector<fed::fed_linucb_dw<>> devs;
   std::vector<ib::mu_linucb<>> oracle;  // one schedule per device, statistics replaced by the central one
   for (std::size_t i = 0; i < m; ++i) {
     devs.emplace_back(i + 1, "vgg16", env.arms.contexts, env.arms.front, opts(0.0));
@@ -145,10 +148,10 @@ TEST_CASE("fed_linucb_dw: synchronising every step equals a central learner on t
 TEST_CASE("fed_linucb_dw: a device of another type never receives a group's statistics") {
   const auto vgg = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
   const auto yolo = linear_env::make(fed_test::load_arms("tiny_yolov2_arms.csv"), 5.85e6);
-  ib::fed_aggregator edge;
-  ib::fed_linucb_dw<> a(1, "vgg16", vgg.arms.contexts, vgg.arms.front, opts(0.0));
-  ib::fed_linucb_dw<> b(2, "vgg16", vgg.arms.contexts, vgg.arms.front, opts(0.0));
-  ib::fed_linucb_dw<> c(3, "tiny-yolov2", yolo.arms.contexts, yolo.arms.front, opts(0.0));
+  fed::fed_aggregator edge;
+  fed::fed_linucb_dw<> a(1, "vgg16", vgg.arms.contexts, vgg.arms.front, opts(0.0));
+  fed::fed_linucb_dw<> b(2, "vgg16", vgg.arms.contexts, vgg.arms.front, opts(0.0));
+  fed::fed_linucb_dw<> c(3, "tiny-yolov2", yolo.arms.contexts, yolo.arms.front, opts(0.0));
   for (auto* d : {&a, &b, &c}) d->receive(edge.handle(d->hello()));
   std::mt19937_64 rng(5);
   Eigen::MatrixXd yolo_gram = Eigen::MatrixXd::Identity(7, 7);
@@ -178,7 +181,7 @@ TEST_CASE("fed_linucb_dw: a device of another type never receives a group's stat
   CHECK(c.stats().gram() == before);
   CHECK(c.traffic().messages_in == traffic.messages_in);
   // Same arms but another group name: its devices stay apart too.
-  ib::fed_linucb_dw<> other(4, "vgg16-b", vgg.arms.contexts, vgg.arms.front, opts(0.0));
+  fed::fed_linucb_dw<> other(4, "vgg16-b", vgg.arms.contexts, vgg.arms.front, opts(0.0));
   other.receive(edge.handle(other.hello()));
   CHECK(other.sync_count() == 0);
   CHECK(other.stats().gram() == Eigen::MatrixXd::Identity(7, 7));
@@ -186,9 +189,9 @@ TEST_CASE("fed_linucb_dw: a device of another type never receives a group's stat
 
 TEST_CASE("fed_linucb_dw: the upload score is the log-det ratio, kept without a determinant") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  ib::fed_aggregator edge;
-  ib::fed_linucb_dw<> dev(1, "vgg16", env.arms.contexts, env.arms.front, opts(2.0));
-  ib::fed_linucb_dw<> peer(2, "vgg16", env.arms.contexts, env.arms.front, opts(0.5));
+  fed::fed_aggregator edge;
+  fed::fed_linucb_dw<> dev(1, "vgg16", env.arms.contexts, env.arms.front, opts(2.0));
+  fed::fed_linucb_dw<> peer(2, "vgg16", env.arms.contexts, env.arms.front, opts(0.5));
   dev.receive(edge.handle(dev.hello()));
   peer.receive(edge.handle(peer.hello()));
   std::mt19937_64 rng(8);
@@ -203,8 +206,7 @@ TEST_CASE("fed_linucb_dw: the upload score is the log-det ratio, kept without a 
     CHECK(dev.wants_upload() == (dev.buffered() > 0 && expect >= 2.0 - 1e-9 * (1.0 + expect)));
     ++checked;
     if (dev.wants_upload()) {
-      dev.receive(edge.handle(dev.make_upload()));
-      dev.receive(edge.download_for(1));
+      (void)fed::exchange(dev, edge);
       a_sync = dev.stats().gram();
       CHECK(dev.upload_score() == 0.0);
     }
@@ -220,14 +222,14 @@ TEST_CASE("fed_linucb_dw: the upload score is the log-det ratio, kept without a 
 
 TEST_CASE("fed_linucb_dw: in-flight uploads are counted once under any delivery order") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  ib::fed_aggregator edge;
-  ib::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, opts(0.0));
-  ib::fed_linucb_dw<> peer(2, "g", env.arms.contexts, env.arms.front, opts(0.0));
+  fed::fed_aggregator edge;
+  fed::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, opts(0.0));
+  fed::fed_linucb_dw<> peer(2, "g", env.arms.contexts, env.arms.front, opts(0.0));
   dev.receive(edge.handle(dev.hello()));
   peer.receive(edge.handle(peer.hello()));
   std::mt19937_64 rng(9);
-  auto step = [&](ib::fed_linucb_dw<>& d, std::size_t arm) { d.update(arm, env.sample_offload(arm, rng)); };
-  auto expect_pooled_plus_buffer = [&](const ib::fed_linucb_dw<>& d, const Eigen::MatrixXd& local) {
+  auto step = [&](fed::fed_linucb_dw<>& d, std::size_t arm) { d.update(arm, env.sample_offload(arm, rng)); };
+  auto expect_pooled_plus_buffer = [&](const fed::fed_linucb_dw<>& d, const Eigen::MatrixXd& local) {
     const Eigen::MatrixXd want = Eigen::MatrixXd::Identity(7, 7) + local;
     CHECK((d.stats().gram() - want).cwiseAbs().maxCoeff() <= 1e-9 * want.cwiseAbs().maxCoeff());
   };
@@ -247,16 +249,16 @@ TEST_CASE("fed_linucb_dw: in-flight uploads are counted once under any delivery 
   CHECK_THROWS_AS((void)dev.make_upload(), incision::invalid_argument);
   const auto ack = edge.handle(up);  // version 2
   // The stale broadcast (before the ack) does not include the in-flight upload: still counted locally.
-  CHECK(dev.receive(old_broadcast) == ib::fed_event::download_applied);
+  CHECK(dev.receive(old_broadcast) == fed::fed_event::download_applied);
   CHECK(dev.upload_in_flight());
   expect_pooled_plus_buffer(dev, xx(3) + xx(0) + xx(5) + xx(7));
-  CHECK(dev.receive(ack) == ib::fed_event::acked);
+  CHECK(dev.receive(ack) == fed::fed_event::acked);
   CHECK(dev.upload_in_flight());
   // A broadcast at the acked version includes it: dropped locally, counted once.
-  CHECK(dev.receive(edge.broadcast("g")) == ib::fed_event::download_applied);
+  CHECK(dev.receive(edge.broadcast("g")) == fed::fed_event::download_applied);
   CHECK_FALSE(dev.upload_in_flight());
   expect_pooled_plus_buffer(dev, xx(3) + xx(0) + xx(5) + xx(7));
-  CHECK(dev.receive(old_broadcast) == ib::fed_event::stale_download);
+  CHECK(dev.receive(old_broadcast) == fed::fed_event::stale_download);
   expect_pooled_plus_buffer(dev, xx(3) + xx(0) + xx(5) + xx(7));
   // The next upload carries only the observation made while the first was in flight.
   (void)edge.handle(dev.make_upload());
@@ -268,15 +270,15 @@ TEST_CASE("fed_linucb_dw: in-flight uploads are counted once under any delivery 
 
 TEST_CASE("fed_linucb_dw: a refused upload is kept and retried with the same sequence number") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  ib::fed_aggregator edge;
-  ib::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, opts(0.0));
+  fed::fed_aggregator edge;
+  fed::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, opts(0.0));
   dev.receive(edge.handle(dev.hello()));
   dev.update(2, 0.5);
   const auto up = dev.make_upload();
-  ib::fed_aggregator amnesic;  // e.g. an edge restarted and lost its registrations
-  CHECK(dev.receive(amnesic.handle(up)) == ib::fed_event::rejected);
+  fed::fed_aggregator amnesic;  // e.g. an edge restarted and lost its registrations
+  CHECK(dev.receive(amnesic.handle(up)) == fed::fed_event::rejected);
   REQUIRE(dev.last_reject());
-  CHECK(dev.last_reject()->code == ib::fed_reject_code::unknown_device);
+  CHECK(dev.last_reject()->code == fed::fed_reject_code::unknown_device);
   CHECK_FALSE(dev.registered());
   CHECK_FALSE(dev.upload_in_flight());
   CHECK(dev.buffered() == 1);
@@ -284,41 +286,41 @@ TEST_CASE("fed_linucb_dw: a refused upload is kept and retried with the same seq
   dev.receive(edge.handle(dev.hello()));
   CHECK(dev.registered());
   REQUIRE(dev.wants_upload());
-  const auto retry = std::get<ib::fed_upload>(ib::decode_fed_message(dev.make_upload()));
+  const auto retry = std::get<fed::fed_upload>(fed::decode_fed_message(dev.make_upload()));
   CHECK(retry.seq == 1);
   CHECK(retry.count == 1);
 }
 
 TEST_CASE("fed_linucb_dw: after an edge restart the device registers again and resumes uploading") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  ib::fed_aggregator edge;
-  ib::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, opts(0.0));
+  fed::fed_aggregator edge;
+  fed::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, opts(0.0));
   dev.receive(edge.handle(dev.hello()));
   for (std::size_t k = 0; k < 5; ++k) {
     dev.update(k, 0.5);
     sync_if_wanted(dev, edge);
   }
   CHECK(dev.sync_version() == 5);
-  ib::fed_aggregator restarted;  // lost every registration and statistic
+  fed::fed_aggregator restarted;  // lost every registration and statistic
   dev.update(6, 0.5);
-  CHECK(dev.receive(restarted.handle(dev.make_upload())) == ib::fed_event::rejected);
+  CHECK(dev.receive(restarted.handle(dev.make_upload())) == fed::fed_event::rejected);
   CHECK_FALSE(dev.registered());
-  CHECK(dev.receive(restarted.handle(dev.hello())) == ib::fed_event::download_applied);  // version 0
+  CHECK(dev.receive(restarted.handle(dev.hello())) == fed::fed_event::download_applied);  // version 0
   CHECK(dev.registered());
   CHECK(dev.sync_version() == 0);
   REQUIRE(dev.wants_upload());
-  CHECK(dev.receive(restarted.handle(dev.make_upload())) == ib::fed_event::acked);
+  CHECK(dev.receive(restarted.handle(dev.make_upload())) == fed::fed_event::acked);
   CHECK(restarted.group_count("g") == 1);
   CHECK(restarted.last_seq(1) == 1);
 }
 
 TEST_CASE("fed_linucb_dw: offline data stays a local prior and is never uploaded") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  ib::fed_aggregator edge;
+  fed::fed_aggregator edge;
   auto o = opts(0.0);
   o.warm_weight = 0.5;
   o.warm_max_rows = 10.0;
-  ib::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, o);
+  fed::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, o);
   std::vector<std::size_t> arms;
   std::vector<double> delays;
   for (std::size_t k = 0; k < 40; ++k) {
@@ -352,7 +354,7 @@ TEST_CASE("fed_linucb_dw: offline data stays a local prior and is never uploaded
   const Eigen::MatrixXd want = Eigen::MatrixXd::Identity(7, 7) + fade * warm + online;
   CHECK((dev.stats().gram() - want).cwiseAbs().maxCoeff() <= 1e-9 * want.cwiseAbs().maxCoeff());
   // A second device of the group sees none of the first one's offline data.
-  ib::fed_linucb_dw<> fresh(2, "g", env.arms.contexts, env.arms.front, opts(0.0));
+  fed::fed_linucb_dw<> fresh(2, "g", env.arms.contexts, env.arms.front, opts(0.0));
   fresh.receive(edge.handle(fresh.hello()));
   const Eigen::MatrixXd want2 = Eigen::MatrixXd::Identity(7, 7) + online;
   CHECK((fresh.stats().gram() - want2).cwiseAbs().maxCoeff() <= 1e-9 * want2.cwiseAbs().maxCoeff());
@@ -372,7 +374,7 @@ regret_result run_single(const linear_env& env, const std::vector<std::size_t>* 
   for (int s = 0; s < seeds; ++s) {
     auto o = opts(never);
     o.warm_weight = 1.0;
-    ib::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, o);
+    fed::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front, o);
     if (warm_arms) dev.warm_start(*warm_arms, *warm_delays);
     std::mt19937_64 rng(static_cast<std::uint64_t>(100 + s));
     std::size_t late = 0, late_ok = 0;
@@ -420,14 +422,14 @@ TEST_CASE("fed_linucb_dw: a right warm start lowers early regret; a wrong one do
 
 TEST_CASE("fed_linucb_dw: bad arguments throw and leave the learner unchanged") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  CHECK_THROWS_AS(ib::fed_linucb_dw<>(0, "g", env.arms.contexts, env.arms.front), incision::invalid_argument);
-  CHECK_THROWS_AS(ib::fed_linucb_dw<>(1, "", env.arms.contexts, env.arms.front), incision::invalid_argument);
+  CHECK_THROWS_AS(fed::fed_linucb_dw<>(0, "g", env.arms.contexts, env.arms.front), incision::invalid_argument);
+  CHECK_THROWS_AS(fed::fed_linucb_dw<>(1, "", env.arms.contexts, env.arms.front), incision::invalid_argument);
   auto o = opts(-1.0);
-  CHECK_THROWS_AS(ib::fed_linucb_dw<>(1, "g", env.arms.contexts, env.arms.front, o), incision::invalid_argument);
+  CHECK_THROWS_AS(fed::fed_linucb_dw<>(1, "g", env.arms.contexts, env.arms.front, o), incision::invalid_argument);
   o = opts(1.0);
   o.warm_weight = 1.5;
-  CHECK_THROWS_AS(ib::fed_linucb_dw<>(1, "g", env.arms.contexts, env.arms.front, o), incision::invalid_argument);
-  ib::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front);
+  CHECK_THROWS_AS(fed::fed_linucb_dw<>(1, "g", env.arms.contexts, env.arms.front, o), incision::invalid_argument);
+  fed::fed_linucb_dw<> dev(1, "g", env.arms.contexts, env.arms.front);
   dev.update(4, 0.3);
   const Eigen::MatrixXd before = dev.stats().gram();
   const std::vector<std::size_t> arms{1, 22};
@@ -452,8 +454,8 @@ TEST_CASE("fed_linucb_dw: warm_start and update take the same delays (issue 12)"
   // Both take any finite delay (a noisy observation of a small delay can be negative) and refuse
   // NaN and infinity, leaving the learner unchanged.
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  ib::fed_linucb_dw<> a(1, "g", env.arms.contexts, env.arms.front);
-  ib::fed_linucb_dw<> b(1, "g", env.arms.contexts, env.arms.front);
+  fed::fed_linucb_dw<> a(1, "g", env.arms.contexts, env.arms.front);
+  fed::fed_linucb_dw<> b(1, "g", env.arms.contexts, env.arms.front);
   const std::vector<std::size_t> arms{4};
   for (const double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
                            -std::numeric_limits<double>::infinity()}) {
@@ -469,7 +471,7 @@ TEST_CASE("fed_linucb_dw: warm_start and update take the same delays (issue 12)"
   CHECK(a.warm_mass() > 0.0);
   CHECK(b.buffered() == 1);
   // Same sign of evidence: both now expect a lower delay on arm 4 than a fresh learner.
-  ib::fed_linucb_dw<> fresh(1, "g", env.arms.contexts, env.arms.front);
+  fed::fed_linucb_dw<> fresh(1, "g", env.arms.contexts, env.arms.front);
   const Eigen::VectorXd x = fresh.learner().scaled_context(4);
   CHECK(a.stats().theta().dot(x) < 0.0);
   CHECK(b.stats().theta().dot(x) < 0.0);
@@ -477,12 +479,12 @@ TEST_CASE("fed_linucb_dw: warm_start and update take the same delays (issue 12)"
 
 TEST_CASE("fed_linucb_dw: the fixed-size learner (Dim = 7) decides as the dynamic one") {
   const auto env = linear_env::make(fed_test::load_arms("vgg16_arms.csv"), 18.88e6);
-  ib::fed_aggregator edge_dyn, edge_fix;
+  fed::fed_aggregator edge_dyn, edge_fix;
   auto o = opts(0.5);
   std::vector<std::size_t> arms{0, 3, 7, 12};
   std::vector<double> delays{0.3, 1.5, 1.6, 0.9};
-  ib::fed_linucb_dw<> dyn(1, "g", env.arms.contexts, env.arms.front, o);
-  ib::fed_linucb_dw<7> fix(1, "g", env.arms.contexts, env.arms.front, o);
+  fed::fed_linucb_dw<> dyn(1, "g", env.arms.contexts, env.arms.front, o);
+  fed::fed_linucb_dw<7> fix(1, "g", env.arms.contexts, env.arms.front, o);
   dyn.warm_start(arms, delays);
   fix.warm_start(arms, delays);
   dyn.receive(edge_dyn.handle(dyn.hello()));
@@ -496,12 +498,10 @@ TEST_CASE("fed_linucb_dw: the fixed-size learner (Dim = 7) decides as the dynami
     dyn.update(a, y);
     fix.update(a, y);
     if (dyn.wants_upload()) {
-      dyn.receive(edge_dyn.handle(dyn.make_upload()));
-      dyn.receive(edge_dyn.download_for(1));
+      (void)fed::exchange(dyn, edge_dyn);
     }
     if (fix.wants_upload()) {
-      fix.receive(edge_fix.handle(fix.make_upload()));
-      fix.receive(edge_fix.download_for(1));
+      (void)fed::exchange(fix, edge_fix);
     }
   }
   CHECK(mismatches == 0);
