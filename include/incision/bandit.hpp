@@ -7,9 +7,6 @@
 #include <incision/bandit/concepts.hpp>
 #include <incision/bandit/discounted_stats.hpp>
 #include <incision/bandit/disjoint_linucb.hpp>
-#include <incision/bandit/fed_aggregator.hpp>
-#include <incision/bandit/fed_linucb_dw.hpp>
-#include <incision/bandit/fed_messages.hpp>
 #include <incision/bandit/linucb.hpp>
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/ridge_stats.hpp>
