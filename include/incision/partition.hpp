@@ -6,6 +6,7 @@
 #include <incision/partition/bandwidth_map.hpp>
 #include <incision/partition/chain_scan.hpp>
 #include <incision/partition/concepts.hpp>
+#include <incision/partition/cost_table.hpp>
 #include <incision/partition/dads.hpp>
 #include <incision/partition/dsh.hpp>
 #include <incision/partition/dsl.hpp>
@@ -14,4 +15,5 @@
 #include <incision/partition/link.hpp>
 #include <incision/partition/max_flow.hpp>
 #include <incision/partition/plan.hpp>
+#include <incision/partition/pricing.hpp>
 #include <incision/partition/table_oracle.hpp>

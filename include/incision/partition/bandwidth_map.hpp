@@ -19,6 +19,7 @@
 #include <incision/partition/layer_graph.hpp>
 #include <incision/partition/link.hpp>
 #include <incision/partition/plan.hpp>
+#include <incision/partition/pricing.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -87,9 +88,7 @@ bandwidth_map::bandwidth_map(const layer_graph& g, const Oracle& oracle, const L
     INCISION_THROW(invalid_argument(incision::detail::message(
         "partition", "bandwidth_map: need 0 < min_bandwidth <= max_bandwidth, got [" +
                          std::to_string(min_bandwidth) + ", " + std::to_string(max_bandwidth) + "]")));
-  detail::link_values l = detail::resolve_link(link);
-  l.bandwidth = 1.0;
-  detail::check_link(l);
+  const detail::link_values l = detail::resolve_link_at(link, 1.0);  // bandwidth: swept below
   bmin_ = min_bandwidth;
   bmax_ = max_bandwidth;
   dsl_solver solver;

@@ -14,10 +14,12 @@
 #include <incision/config.hpp>
 #include <incision/error.hpp>
 #include <incision/partition/concepts.hpp>
+#include <incision/partition/cost_table.hpp>
 #include <incision/partition/detail/tie.hpp>
 #include <incision/partition/layer_graph.hpp>
 #include <incision/partition/link.hpp>
 #include <incision/partition/plan.hpp>
+#include <incision/partition/pricing.hpp>
 
 #include <vector>
 
@@ -47,7 +49,6 @@ plan chain_scan(const layer_graph& g, const Oracle& oracle, const Link& link) {
         "partition", "chain_scan: the graph is not a chain (a layer has several predecessors or "
                      "successors, or there are several inputs); use dsl")));
   const auto l = detail::resolve_link(link);
-  detail::check_link(l);
   detail::cost_table c;
   detail::read_costs(g, oracle, c);
   const auto& order = g.topological_order();

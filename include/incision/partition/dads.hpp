@@ -51,7 +51,6 @@ dads_decision dads(const layer_graph& g, const Oracle& oracle, const Link& link,
     INCISION_THROW(invalid_argument(incision::detail::message(
         "partition", "dads: rate (frames/second) must be finite and > 0, got " + std::to_string(rate))));
   const auto l = detail::resolve_link(link);
-  detail::check_link(l);
   dsl_solver s;
   s.assign(g, oracle);
   dads_decision d;
@@ -59,7 +58,7 @@ dads_decision dads(const layer_graph& g, const Oracle& oracle, const Link& link,
   d.chosen = s.solve(l);
   if (d.chosen.max_stage < interval) return d;
   d.heavy_load = true;
-  d.chosen = dsh(s, l, opt);
+  d.chosen = detail::dsh_search(s, l, opt);
   d.decrease_rate = !(d.chosen.max_stage < interval);
   return d;
 }

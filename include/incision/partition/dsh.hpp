@@ -32,6 +32,7 @@
 #include <incision/partition/layer_graph.hpp>
 #include <incision/partition/link.hpp>
 #include <incision/partition/plan.hpp>
+#include <incision/partition/pricing.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -89,7 +90,9 @@ inline double max_stage_of(const layer_graph& g, const cost_table& c, const link
 }
 }  // namespace detail
 
-inline plan dsh(dsl_solver& solver, const detail::link_values& l, const dsh_options& opt) {
+namespace detail {
+// DSH on a link that has been validated.
+inline plan dsh_search(dsl_solver& solver, const link_values& l, const dsh_options& opt) {
   // the grid is capped: the work is levels * grid^2 min-cuts
   if (opt.grid < 2 || opt.grid > dsh_options::max_grid || opt.levels < 1 || opt.levels > dsh_options::max_levels ||
       !(opt.max_ratio >= 1.0) || !(opt.tolerance >= 0.0))
@@ -97,7 +100,6 @@ inline plan dsh(dsl_solver& solver, const detail::link_values& l, const dsh_opti
         "partition", "dsh: need 2 <= grid <= " + std::to_string(dsh_options::max_grid) + ", 1 <= levels <= " +
                          std::to_string(dsh_options::max_levels) + ", max_ratio >= 1, tolerance >= 0; got grid " +
                          std::to_string(opt.grid) + ", levels " + std::to_string(opt.levels))));
-  detail::check_link(l);
   const layer_graph& g = solver.graph();
   const auto& c = solver.costs();
   std::vector<side> best = solver.solve(l).placement;  // alpha = gamma = 1 (plain DSL)
@@ -151,8 +153,13 @@ inline plan dsh(dsl_solver& solver, const detail::link_values& l, const dsh_opti
     log_hi_g = centre_g + step_g;
     if (level > 0 && before - best_stage <= opt.tolerance * before) break;
   }
-  plan p = detail::price(g, c, l, std::move(best));
-  return p;
+  return price(g, c, l, std::move(best));
+}
+}  // namespace detail
+
+inline plan dsh(dsl_solver& solver, const detail::link_values& l, const dsh_options& opt) {
+  detail::check_link(l);
+  return detail::dsh_search(solver, l, opt);
 }
 
 template <class Oracle, class Link>
@@ -161,10 +168,9 @@ plan dsh(const layer_graph& g, const Oracle& oracle, const Link& link, const dsh
   INCISION_PARTITION_CHECK_LINK("dsh", Link);
   g.require_nonempty("dsh");  // before assign(), which would name dsl
   const auto l = detail::resolve_link(link);
-  detail::check_link(l);
   dsl_solver s;
   s.assign(g, oracle);
-  return dsh(s, l, opt);
+  return detail::dsh_search(s, l, opt);
 }
 
 }  // namespace partition

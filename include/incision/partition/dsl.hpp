@@ -31,11 +31,13 @@
 #include <incision/detail/scratch.hpp>
 #include <incision/error.hpp>
 #include <incision/partition/concepts.hpp>
+#include <incision/partition/cost_table.hpp>
 #include <incision/partition/detail/tie.hpp>
 #include <incision/partition/layer_graph.hpp>
 #include <incision/partition/link.hpp>
 #include <incision/partition/max_flow.hpp>
 #include <incision/partition/plan.hpp>
+#include <incision/partition/pricing.hpp>
 
 #include <cstdint>
 #include <limits>
@@ -292,7 +294,6 @@ plan dsl(const layer_graph& g, const Oracle& oracle, const Link& link, const dsl
   INCISION_PARTITION_CHECK_ORACLE("dsl", Oracle);
   INCISION_PARTITION_CHECK_LINK("dsl", Link);
   const auto l = detail::resolve_link(link);
-  detail::check_link(l);
   dsl_solver s;
   s.assign(g, oracle, opt);
   return s.solve(l);

@@ -24,8 +24,8 @@
 
 #include <incision/config.hpp>
 #include <incision/detail/atomic_file.hpp>
+#include <incision/detail/json.hpp>
 #include <incision/error.hpp>
-#include <incision/partition/detail/json.hpp>
 #include <incision/partition/layer_graph.hpp>
 
 #include <cmath>
@@ -67,6 +67,8 @@ void save_json(const layer_graph& g, const std::filesystem::path& path);
 
 namespace detail {
 
+using json_value = incision::detail::json_value;
+
 [[noreturn]] inline void json_fail(const std::string& what) {
   INCISION_THROW(parse_error(incision::detail::message("partition", what)));
 }
@@ -99,7 +101,7 @@ inline layer_graph from_msr_json(std::string_view text, const msr_options& opt) 
       !std::isfinite(opt.link_rate))
     INCISION_THROW(invalid_argument(incision::detail::message(
         "partition", "msr_options: time_scale and link_rate must be finite and > 0")));
-  const json_value doc = detail::parse_json(text);
+  const json_value doc = incision::detail::parse_json(text, "partition");
   if (doc.type != json_value::kind::object) detail::json_fail("msr-fiddle: top level must be an object");
   const auto& nodes = detail::member(doc, "nodes", json_value::kind::array, "msr-fiddle");
   const auto& edges = detail::member(doc, "edges", json_value::kind::array, "msr-fiddle");
@@ -159,7 +161,7 @@ inline layer_graph load_msr_json(const std::filesystem::path& path, const msr_op
 
 inline layer_graph from_json(std::string_view text) {
   using detail::json_value;
-  const json_value doc = detail::parse_json(text);
+  const json_value doc = incision::detail::parse_json(text, "partition");
   if (doc.type != json_value::kind::object) detail::json_fail("layer graph JSON: top level must be an object");
   for (const auto& [k, v] : doc.object)
     if (k != "format" && k != "version" && k != "layers" && k != "edges")
@@ -214,20 +216,20 @@ inline std::string to_json(const layer_graph& g) {
   for (layer_id v = 0; v < g.size(); ++v) {
     out += v == 0 ? "\n  " : ",\n  ";
     out += "{\"name\": ";
-    detail::write_json_string(out, g[v].name);
+    incision::detail::write_json_string(out, g[v].name);
     out += ", \"device_time\": ";
-    detail::write_json_number(out, g[v].device_time);
+    incision::detail::write_json_number(out, g[v].device_time);
     out += ", \"server_time\": ";
-    detail::write_json_number(out, g[v].server_time);
+    incision::detail::write_json_number(out, g[v].server_time);
     out += ", \"out_bytes\": ";
-    detail::write_json_number(out, g[v].out_bytes);
+    incision::detail::write_json_number(out, g[v].out_bytes);
     if (!g[v].type.empty()) {  // optional metadata, written only when set
       out += ", \"type\": ";
-      detail::write_json_string(out, g[v].type);
+      incision::detail::write_json_string(out, g[v].type);
     }
     if (g[v].macs != 0.0) {
       out += ", \"macs\": ";
-      detail::write_json_number(out, g[v].macs);
+      incision::detail::write_json_number(out, g[v].macs);
     }
     out += "}";
   }

@@ -1,5 +1,6 @@
 /// @file
-/// @brief A small strict JSON reader (RFC 8259) used by the graph loaders. Internal.
+/// @brief A small strict JSON reader and writer helpers (RFC 8259), used by the graph loaders.
+/// Internal.
 ///
 /// Rejects anything malformed or truncated with incision::parse_error (strings that are not
 /// UTF-8 and objects with a duplicate key included); never reads out of bounds; nesting depth is
@@ -22,7 +23,7 @@
 #include <vector>
 
 INCISION_BEGIN_NAMESPACE
-namespace partition::detail {
+namespace detail {
 
 struct json_member;
 
@@ -54,7 +55,8 @@ inline const json_value* json_value::find(std::string_view key) const noexcept {
 }
 
 /// @brief Parses one JSON document (surrounding whitespace allowed, nothing else).
-[[nodiscard]] json_value parse_json(std::string_view text);
+/// @throws parse_error, its message prefixed with `[incision.<area>]`.
+[[nodiscard]] json_value parse_json(std::string_view text, std::string_view area = "json");
 
 // ---------------------------------------------------------------------------------------
 // Definitions
@@ -62,7 +64,7 @@ inline const json_value* json_value::find(std::string_view key) const noexcept {
 
 class json_parser {
  public:
-  explicit json_parser(std::string_view text) noexcept : s_(text) {}
+  json_parser(std::string_view text, std::string_view area) noexcept : s_(text), area_(area) {}
 
   json_value document() {
     skip_ws();
@@ -75,11 +77,12 @@ class json_parser {
  private:
   static constexpr int max_depth = 256;
   std::string_view s_;
+  std::string_view area_;  // of the error messages
   std::size_t pos_ = 0;
 
   [[noreturn]] void fail(std::string_view what) const {
     INCISION_THROW(parse_error(incision::detail::message(
-        "partition", "JSON: " + std::string(what) + " at offset " + std::to_string(pos_))));
+        area_, "JSON: " + std::string(what) + " at offset " + std::to_string(pos_))));
   }
   void skip_ws() noexcept {
     while (pos_ < s_.size() &&
@@ -218,7 +221,7 @@ class json_parser {
       const char c = peek();
       ++pos_;
       if (c == '"') {
-        if (!valid_utf8(out)) fail("string is not valid UTF-8");
+        if (!partition::detail::valid_utf8(out)) fail("string is not valid UTF-8");
         return out;
       }
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
@@ -286,7 +289,9 @@ class json_parser {
   }
 };
 
-inline json_value parse_json(std::string_view text) { return json_parser(text).document(); }
+inline json_value parse_json(std::string_view text, std::string_view area) {
+  return json_parser(text, area).document();
+}
 
 /// @brief Writes a JSON string literal (with escapes) to @p out.
 inline void write_json_string(std::string& out, std::string_view s) {
@@ -319,5 +324,5 @@ inline void write_json_number(std::string& out, double x) {
   out.append(buf, res.ptr);
 }
 
-}  // namespace partition::detail
+}  // namespace detail
 INCISION_END_NAMESPACE
