@@ -17,7 +17,7 @@ profile="${INCISION_SETUP_PROFILE:-test}"
 debs=(g++ cmake python3-venv)
 if [[ "$profile" != demo ]]; then
   # The demo takes Eigen from PyPI (cmeel-eigen in requirements/demo.txt) when the system has none.
-  debs+=(libeigen3-dev xtensor-dev doctest-dev libbenchmark-dev clang)
+  debs+=(libeigen3-dev xtensor-dev doctest-dev libbenchmark-dev clang libasio-dev)
 fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then
   debs+=(libbenchmark-dev liblemon-dev libboost-graph-dev)

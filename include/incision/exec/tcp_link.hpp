@@ -1,0 +1,327 @@
+/// @file
+/// @brief The device side of the network: tcp_link (one connection to an edge_server, driven on
+/// the caller's thread) and remote_server (a backend whose server part runs on the edge over the
+/// link, and on the device when the reply misses the deadline or the edge is gone). Part of
+/// incision::net (Asio + threads).
+///
+/// Per frame: the request carries a frame id and the time left; the caller waits at most the
+/// deadline. A reply that comes later is recognised by its id and dropped when it arrives (the
+/// read is never cancelled mid-frame). A broken connection falls back at once and is retried
+/// with exponential backoff (backoff_min doubling to backoff_max); offloading resumes as soon
+/// as a handshake succeeds. While a request is still being written (a stalled edge), frames
+/// fall back without queueing a second write.
+#pragma once
+
+#include <incision/config.hpp>
+#include <incision/error.hpp>
+#include <incision/exec/concepts.hpp>
+#include <incision/exec/tensor_codec.hpp>
+#include <incision/exec/wire.hpp>
+
+#include <asio.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+INCISION_BEGIN_NAMESPACE
+namespace exec {
+
+/// @brief Options of @ref tcp_link.
+struct tcp_link_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::chrono::microseconds deadline{std::chrono::seconds(1)};  ///< per frame, from the send
+  std::chrono::milliseconds connect_timeout{1000};              ///< connect + handshake
+  std::chrono::milliseconds backoff_min{10}, backoff_max{1000};
+  wire_limits limits{};
+  std::size_t max_fed_inbox = 16;  ///< federated replies kept until fed_receive (older dropped)
+};
+
+/// @brief Counters of a link.
+struct tcp_link_stats {
+  std::uint64_t offloaded = 0;    ///< frames whose reply came in time
+  std::uint64_t late = 0;         ///< frames whose deadline passed first
+  std::uint64_t down = 0;         ///< frames not sent: no connection (falls back at once)
+  std::uint64_t refused = 0;      ///< replies with a status other than ok (expired, failed)
+  std::uint64_t late_dropped = 0; ///< replies dropped on arrival (id of an abandoned frame)
+  std::uint64_t connects = 0;     ///< successful handshakes
+  std::uint64_t disconnects = 0;
+  double last_server_seconds = 0.0;  ///< compute time the edge reported for the last reply
+};
+
+/// @brief One connection to an edge. Not thread-safe: one thread drives it (its own io_context
+/// runs only inside its calls).
+class tcp_link {
+ public:
+  /// @param model the network's fingerprint (model_fingerprint); the edge refuses another
+  tcp_link(std::uint64_t model, tcp_link_options options) : model_(model), opt_(std::move(options)) {}
+  ~tcp_link() { close("link destroyed"); }
+  tcp_link(const tcp_link&) = delete;
+  tcp_link& operator=(const tcp_link&) = delete;
+
+  /// @brief Ships @p cut for the server part of @p d and waits for the outputs until the
+  /// deadline. True: @p outputs holds the edge's outputs. False: the caller completes the frame
+  /// itself (late, refused, not connected); @p outputs is then unspecified.
+  bool offload(device_set d, const tensor_list& cut, tensor_list& outputs);
+  /// @brief Connects now if down and the backoff allows. True when connected.
+  bool ensure_connected();
+  [[nodiscard]] bool connected() const noexcept { return state_ == state::up; }
+  [[nodiscard]] const tcp_link_stats& stats() const noexcept { return stats_; }
+  /// @brief Why the link last went down (empty if it never did).
+  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+
+  /// @brief Sends a FedLinUCB-DW message (kinds 200-299) to the edge's aggregator.
+  /// @throws io_error if not connected.
+  void fed_send(std::span<const std::byte> message);
+  /// @brief The next federated message from the edge, waiting up to @p timeout.
+  [[nodiscard]] std::optional<std::vector<std::byte>> fed_receive(std::chrono::milliseconds timeout);
+
+ private:
+  using clock = std::chrono::steady_clock;
+  enum class state { down, handshake, up };
+
+  std::uint64_t model_;
+  tcp_link_options opt_;
+  asio::io_context io_;
+  std::optional<asio::ip::tcp::socket> sock_;
+  state state_ = state::down;
+  clock::time_point next_attempt_{};
+  std::chrono::milliseconds backoff_{0};
+  std::string last_error_;
+  tcp_link_stats stats_;
+  std::vector<std::byte> out_, in_;
+  bool writing_ = false;
+  std::uint64_t next_id_ = 0, waiting_id_ = 0;
+  bool got_reply_ = false, reply_ok_ = false;
+  tensor_list* reply_into_ = nullptr;
+  std::deque<std::vector<std::byte>> fed_inbox_;
+  std::uint64_t generation_ = 0;  // bumped on close: handlers of an old socket do nothing
+
+  // Runs handlers until pred() or the time t. Returns pred().
+  template <class Pred>
+  bool drive_until(Pred pred, clock::time_point t) {
+    while (!pred()) {
+      if (io_.stopped()) io_.restart();
+      if (io_.run_one_until(t) == 0 && (clock::now() >= t || io_.stopped())) return pred();
+    }
+    return true;
+  }
+
+  void close(const std::string& why) {
+    if (!sock_) return;
+    asio::error_code ec;
+    sock_->close(ec);
+    sock_.reset();
+    ++generation_;
+    if (state_ == state::up) ++stats_.disconnects;
+    state_ = state::down;
+    writing_ = false;
+    last_error_ = why;
+    io_.restart();
+    io_.poll();  // completes the aborted handlers (they see the old generation)
+    backoff_ = std::clamp(backoff_ * 2, opt_.backoff_min, opt_.backoff_max);
+    next_attempt_ = clock::now() + backoff_;
+  }
+
+  void write(std::vector<std::byte>& bytes) {
+    writing_ = true;
+    asio::async_write(*sock_, asio::buffer(bytes), [this, g = generation_](const asio::error_code& ec, std::size_t) {
+      if (g != generation_) return;
+      writing_ = false;
+      if (ec) close("write failed: " + ec.message());
+    });
+  }
+
+  void read_frame() {
+    in_.resize(frame_header_size);
+    asio::async_read(*sock_, asio::buffer(in_.data(), frame_header_size),
+                     [this, g = generation_](const asio::error_code& ec, std::size_t) {
+                       if (g != generation_) return;
+                       if (ec) return close("the edge closed the connection: " + ec.message());
+                       frame_header h;
+                       try {
+                         h = read_frame_header(in_, opt_.limits);
+                       } catch (const parse_error& e) {
+                         return close(e.what());
+                       }
+                       in_.resize(frame_header_size + h.rest());
+                       asio::async_read(*sock_, asio::buffer(in_.data() + frame_header_size, h.rest()),
+                                        [this, g](const asio::error_code& e2, std::size_t) {
+                                          if (g != generation_) return;
+                                          if (e2) return close("the edge closed the connection: " + e2.message());
+                                          try {
+                                            on_frame(open_frame(in_, opt_.limits));
+                                          } catch (const std::exception& e) {
+                                            return close(e.what());
+                                          }
+                                          if (g == generation_) read_frame();
+                                        });
+                     });
+  }
+
+  void on_frame(const opened_frame& f) {
+    if (f.kind == static_cast<std::uint16_t>(wire_kind::welcome)) {
+      const wire_welcome w = decode_welcome(f.payload, opt_.limits);
+      if (w.status != wire_status::ok) return close("the edge refused the handshake: " + w.text);
+      state_ = state::up;
+      ++stats_.connects;
+      backoff_ = std::chrono::milliseconds(0);
+      return;
+    }
+    if (f.kind == static_cast<std::uint16_t>(wire_kind::reply)) {
+      const wire_reply r = decode_reply(f.payload, opt_.limits);
+      if (r.frame_id != waiting_id_ || got_reply_ || reply_into_ == nullptr) {
+        ++stats_.late_dropped;
+        return;
+      }
+      got_reply_ = true;
+      stats_.last_server_seconds = static_cast<double>(r.server_ns) * 1e-9;
+      reply_ok_ = r.status == wire_status::ok;
+      if (reply_ok_) decode(r.tensors, *reply_into_);
+      else ++stats_.refused;
+      return;
+    }
+    if (f.kind == static_cast<std::uint16_t>(wire_kind::error)) {
+      const wire_error e = decode_error(f.payload, opt_.limits);
+      return close("the edge reported: " + e.text);
+    }
+    if (f.kind >= 200 && f.kind < 300) {
+      if (fed_inbox_.size() >= opt_.max_fed_inbox) fed_inbox_.pop_front();
+      fed_inbox_.emplace_back(in_.begin(), in_.end());
+      return;
+    }
+    close("unexpected frame kind " + std::to_string(f.kind));
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Definitions
+// ---------------------------------------------------------------------------------------
+
+inline bool tcp_link::ensure_connected() {
+  if (state_ == state::up) return true;
+  if (clock::now() < next_attempt_) return false;
+  close("reconnecting");
+  const auto until = clock::now() + opt_.connect_timeout;
+  asio::error_code ec;
+  asio::ip::tcp::resolver resolver(io_);
+  const auto endpoints = resolver.resolve(opt_.host, std::to_string(opt_.port), ec);
+  if (ec) {
+    last_error_ = "cannot resolve " + opt_.host + ": " + ec.message();
+    return false;
+  }
+  sock_.emplace(io_);
+  state_ = state::handshake;
+  bool done = false;
+  asio::error_code cec;
+  asio::async_connect(*sock_, endpoints, [&, g = generation_](const asio::error_code& e, const asio::ip::tcp::endpoint&) {
+    if (g != generation_) return;
+    done = true;
+    cec = e;
+  });
+  if (!drive_until([&] { return done; }, until) || cec) {
+    close(cec ? "connect failed: " + cec.message() : std::string("connect timed out"));
+    return false;
+  }
+  sock_->set_option(asio::ip::tcp::no_delay(true), ec);
+  encode(wire_hello{wire_protocol_version, model_}, out_);
+  write(out_);
+  read_frame();
+  const std::uint64_t g = generation_;
+  if (!drive_until([&] { return state_ == state::up || g != generation_; }, until)) {
+    close("handshake timed out");
+    return false;
+  }
+  return state_ == state::up;
+}
+
+inline bool tcp_link::offload(device_set d, const tensor_list& cut, tensor_list& outputs) {
+  const auto start = clock::now();
+  if (state_ != state::up) {
+    io_.poll();
+    if (!ensure_connected()) {
+      ++stats_.down;
+      return false;
+    }
+  }
+  io_.poll();  // a late reply or a closed connection already waiting
+  if (state_ != state::up || writing_) {
+    ++stats_.down;
+    return false;
+  }
+  const auto until = start + opt_.deadline;
+  const auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - clock::now()).count();
+  waiting_id_ = ++next_id_;
+  got_reply_ = false;
+  reply_ok_ = false;
+  reply_into_ = &outputs;
+  encode_request(waiting_id_, plan_fingerprint(d), static_cast<std::uint64_t>(std::max<long long>(left, 1)), d, cut,
+                 out_);
+  write(out_);
+  const std::uint64_t g = generation_;
+  const bool done = drive_until([&] { return got_reply_ || g != generation_; }, until);
+  reply_into_ = nullptr;
+  if (done && got_reply_ && reply_ok_) {
+    ++stats_.offloaded;
+    return true;
+  }
+  if (g != generation_) ++stats_.down;
+  else if (!got_reply_) ++stats_.late;
+  return false;
+}
+
+inline void tcp_link::fed_send(std::span<const std::byte> message) {
+  if (!ensure_connected())
+    INCISION_THROW(io_error(incision::detail::message("net", "tcp_link: not connected to the edge (" + last_error_ + ")")));
+  if (writing_) {
+    const std::uint64_t g = generation_;
+    drive_until([&] { return !writing_ || g != generation_; }, clock::now() + opt_.connect_timeout);
+    if (writing_ || state_ != state::up)
+      INCISION_THROW(io_error(incision::detail::message("net", "tcp_link: the edge is not taking data")));
+  }
+  out_.assign(message.begin(), message.end());
+  write(out_);
+}
+
+inline std::optional<std::vector<std::byte>> tcp_link::fed_receive(std::chrono::milliseconds timeout) {
+  const std::uint64_t g = generation_;
+  drive_until([&] { return !fed_inbox_.empty() || g != generation_; }, clock::now() + timeout);
+  if (fed_inbox_.empty()) return std::nullopt;
+  std::vector<std::byte> m = std::move(fed_inbox_.front());
+  fed_inbox_.pop_front();
+  return m;
+}
+
+/// @brief A backend whose server part runs on the edge: plug it into online_loop as the Server
+/// (with a sim_link standing for no extra modelled link). Falls back to @p local's server part
+/// when the link cannot deliver in time, so every frame completes with the unsplit outputs.
+template <class Local>
+class remote_server {
+ public:
+  remote_server(Local& local, tcp_link& link) : local_(local), link_(link) { INCISION_EXEC_CHECK_BACKEND("remote_server", Local); }
+  [[nodiscard]] const partition::layer_graph& graph() const noexcept { return local_.graph(); }
+  void run_device(device_set d, const tensor& input, tensor_list& cut) { local_.run_device(d, input, cut); }
+  void run_server(device_set d, const tensor_list& cut, tensor_list& outputs) {
+    if (link_.offload(d, cut, outputs)) return;
+    ++fallbacks_;
+    local_.run_server(d, cut, outputs);
+  }
+  [[nodiscard]] std::uint64_t fallbacks() const noexcept { return fallbacks_; }
+  [[nodiscard]] tcp_link& link() noexcept { return link_; }
+
+ private:
+  Local& local_;
+  tcp_link& link_;
+  std::uint64_t fallbacks_ = 0;
+};
+
+}  // namespace exec
+INCISION_END_NAMESPACE
