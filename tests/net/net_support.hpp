@@ -7,6 +7,7 @@
 #include <incision/exec/example_networks.hpp>
 #include <incision/exec/run_split.hpp>
 #include <incision/exec/tcp_link.hpp>
+#include <incision/exec/online_loop.hpp>
 #include <incision/exec/wire.hpp>
 
 #include <cstring>
