@@ -12,6 +12,9 @@
 namespace py = pybind11;
 using namespace incision_py;
 
+// Array arguments take any array-like (lists, float32, Fortran order, strided views): the Eigen::Ref
+// casters view a float64 array of the right layout in place and convert anything else once, here
+// at the boundary (no noconvert, which made lists and float32 a TypeError).
 namespace {
 
 using index_vector = Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>;
@@ -141,9 +144,10 @@ void bind_linucb(py::module_& m) {
 LinUCB with one shared parameter vector over arm contexts (Li et al., WWW 2010).
 
 ``select(X)`` returns argmax_k x_k.theta + alpha*sqrt(x_k^T A^-1 x_k) over the rows of X
-(a (K, d) float64 C-ordered array); ties go to the lowest index. ``update(x, reward)`` folds the
-chosen row and its reward into the ridge statistics in O(d^2) (Sherman-Morrison). Pass ``gamma``
-for discounted statistics (D-LinUCB) or ``window`` for a sliding window.)doc");
+(any (K, d) array-like; float64 C-ordered input is read in place); ties go to the lowest index.
+``update(x, reward)`` folds the chosen row and its reward into the ridge statistics in O(d^2)
+(Sherman-Morrison). Pass ``gamma`` for discounted statistics (D-LinUCB) or ``window`` for a
+sliding window.)doc");
   cls.def(py::init([](std::size_t dim, double alpha, double reg, std::optional<double> gamma,
                       std::optional<std::size_t> window) {
             return py_linucb(linucb_family::make(dim, alpha, reg, gamma, window));
@@ -155,7 +159,7 @@ for discounted statistics (D-LinUCB) or ``window`` for a sliding window.)doc");
           [](const py_linucb& self, const Eigen::Ref<const row_matrix>& X) {
             return self.read([&](const auto& p) { return p.select(X); });
           },
-          py::arg("X").noconvert(), "Index of the row of X (K, d) with the largest upper confidence bound.")
+          py::arg("X"), "Index of the row of X (K, d) with the largest upper confidence bound.")
       .def(
           "scores",
           [](const py_linucb& self, const Eigen::Ref<const row_matrix>& X) {
@@ -166,7 +170,7 @@ for discounted statistics (D-LinUCB) or ``window`` for a sliding window.)doc");
             });
             return out;
           },
-          py::arg("X").noconvert(), "Upper confidence bound of every row of X.")
+          py::arg("X"), "Upper confidence bound of every row of X.")
       .def(
           "update",
           [](py_linucb& self, const Eigen::Ref<const Eigen::VectorXd>& x, double reward) {
@@ -175,7 +179,7 @@ for discounted statistics (D-LinUCB) or ``window`` for a sliding window.)doc");
               return 0;
             });
           },
-          py::arg("x").noconvert(), py::arg("reward"), "Adds the chosen context and its reward.")
+          py::arg("x"), py::arg("reward"), "Adds the chosen context and its reward.")
       .def(
           "run",
           [](py_linucb& self, py::array_t<double, py::array::c_style> contexts,
@@ -246,7 +250,7 @@ Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
           [](const py_disjoint& self, const Eigen::Ref<const Eigen::VectorXd>& x) {
             return self.read([&](const auto& p) { return p.select(x); });
           },
-          py::arg("x").noconvert())
+          py::arg("x"))
       .def(
           "scores",
           [](const py_disjoint& self, const Eigen::Ref<const Eigen::VectorXd>& x) {
@@ -256,7 +260,7 @@ Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
               return out;
             });
           },
-          py::arg("x").noconvert())
+          py::arg("x"))
       .def(
           "update",
           [](py_disjoint& self, std::size_t arm, const Eigen::Ref<const Eigen::VectorXd>& x, double reward) {
@@ -265,11 +269,11 @@ Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
               return 0;
             });
           },
-          py::arg("arm"), py::arg("x").noconvert(), py::arg("reward"))
+          py::arg("arm"), py::arg("x"), py::arg("reward"))
       .def(
           "run",
           [](py_disjoint& self, const Eigen::Ref<const row_matrix>& contexts, const Eigen::Ref<const row_matrix>& rewards) {
-            // noconvert: the Refs view the callers' arrays, which this call's arguments keep alive.
+            // The Refs view the callers' arrays (or the argument casters' converted copies): both outlive the call.
             index_vector arms(contexts.rows());
             self.transact([&](auto& p) {
               const auto n = static_cast<Eigen::Index>(p.n_arms());
@@ -292,7 +296,7 @@ Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
             });
             return arms;
           },
-          py::arg("contexts").noconvert(), py::arg("rewards").noconvert(),
+          py::arg("contexts"), py::arg("rewards"),
           "Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms. "
           "All or nothing: non-finite input raises before any update.")
       .def_property(
@@ -385,7 +389,7 @@ random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw co
             });
             return py::make_tuple(arms, summary_dict(s));
           },
-          py::arg("offload_delays").noconvert(), py::arg("key_weight") = py::none(),
+          py::arg("offload_delays"), py::arg("key_weight") = py::none(),
           "Runs a stream in C++ over a (T, K) offloading-delay table; returns (arms, summary).")
       .def(
           "simulate",

@@ -35,6 +35,24 @@ ip::simple_link make_link(double bandwidth, double rtt, std::optional<double> do
   return ip::simple_link(bandwidth, rtt, download_bandwidth.value_or(inf));
 }
 
+/// A bandwidth map with the inputs that built it. The C++ map has no constructor from its parts,
+/// so pickling rebuilds it from these; the construction is deterministic, so the copy is exact.
+/// Immutable once built: no lock.
+struct py_bandwidth_map {
+  ip::layer_graph graph;
+  double rtt = 0.0;
+  std::optional<double> download_bandwidth;
+  ip::bandwidth_map map;
+};
+
+/// Builds the map from its own copy of the graph (touches no Python object: runs without the GIL).
+py_bandwidth_map make_bandwidth_map(ip::layer_graph g, double min_bandwidth, double max_bandwidth, double rtt,
+                                    std::optional<double> download_bandwidth) {
+  const auto link = make_link(1.0, rtt, download_bandwidth);
+  ip::bandwidth_map map(g, g, link, min_bandwidth, max_bandwidth);
+  return {std::move(g), rtt, download_bandwidth, std::move(map)};
+}
+
 // One field of every layer: a numpy array for numbers, a list for strings.
 Eigen::VectorXd column(const py_graph& w, double ip::layer::*field) {
   object_lock lock(w.m);
@@ -107,7 +125,7 @@ partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GI
       .def("is_chain", locked<py_graph>(&ip::layer_graph::is_chain))
       .def_static(
           "from_msr_json",
-          [](const std::string& path, double time_scale, double link_rate) {
+          [](const std::filesystem::path& path, double time_scale, double link_rate) {
             return py_graph(ip::load_msr_json(path, ip::msr_options{time_scale, link_rate}));
           },
           "path"_a, "time_scale"_a = 1e-3, "link_rate"_a = 2147483648.0,
@@ -116,12 +134,13 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
 (2**31 B/s reproduces the files' edge sizes).)doc")
       .def_static("from_json", [](const std::string& text) { return py_graph(ip::from_json(text)); }, "text"_a,
                   "Parse incision's own JSON format.")
-      .def_static("load_json", [](const std::string& path) { return py_graph(ip::load_json(path)); }, "path"_a)
+      .def_static("load_json", [](const std::filesystem::path& path) { return py_graph(ip::load_json(path)); }, "path"_a,
+                  "Read a file in incision's own JSON format (path: str or os.PathLike).")
       .def("to_json", [](const py_graph& g) {
         object_lock lock(g.m);
         return ip::to_json(g.obj);
       })
-      .def("save_json", [](const py_graph& g, const std::string& path) {
+      .def("save_json", [](const py_graph& g, const std::filesystem::path& path) {
         object_lock lock(g.m);
         ip::save_json(g.obj, path);
       }, "path"_a)
@@ -129,7 +148,19 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
         object_lock lock(w.m);
         const auto& g = w.obj;
         return "LayerGraph(layers=" + std::to_string(g.size()) + ", edges=" + std::to_string(g.num_edges()) + ")";
-      });
+      })
+      .def("__eq__", [](const py_graph& a, const py_graph& b) {
+        if (&a == &b) return true;
+        object_lock lock({&a.m, &b.m});
+        return incision_py::graphs_equal(a.obj, b.obj);
+      }, py::is_operator(), "Same layers (every field, in id order) and the same edges.")
+      // Pickle through incision's JSON (shortest round-trip doubles, edges in insertion order): exact.
+      .def(py::pickle(
+          [](const py_graph& g) {
+            object_lock lock(g.m);
+            return ip::to_json(g.obj);
+          },
+          [](const std::string& text) { return py_graph(ip::from_json(text)); }));
 
   py::class_<ip::plan>(m, "Plan", "A partition mapped back to layer ids, with its predicted times (seconds).")
       .def_property_readonly("status", [](const ip::plan& p) { return std::string(incision::to_string(p.status)); })
@@ -145,7 +176,10 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
       .def_readonly("latency", &ip::plan::latency)
       .def_readonly("max_stage", &ip::plan::max_stage)
       .def_property_readonly("on_device", &incision_py::on_device_array, "bool array per layer id")
-      .def("__repr__", &incision_py::plan_repr);
+      .def("__repr__", &incision_py::plan_repr)
+      .def("__eq__", [](const ip::plan& a, const ip::plan& b) { return incision_py::plans_equal(a, b); }, py::is_operator(),
+           "Same placement, layer lists, status and times (exact).")
+      .def(py::pickle(&incision_py::plan_state, &incision_py::plan_from_state));
 
   m.def(
       "dsl",
@@ -206,24 +240,74 @@ can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
       "graph"_a, "bandwidth"_a, "rate"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(),
       "DADS controller: DSL if its max stage < 1/rate, else DSH; decrease_rate if DSH misses 1/rate too.");
 
-  py::class_<ip::bandwidth_map>(m, "BandwidthMap", R"doc(
+  using py_map = py_bandwidth_map;
+  py::class_<py_map>(m, "BandwidthMap", R"doc(
 Every latency-optimal plan over [min_bandwidth, max_bandwidth] (bytes/s) with exact breakpoints,
-from a few min-cuts; lookups are a binary search. Immutable once built (no lock needed).)doc")
+from a few min-cuts; lookups are a binary search. ``latency`` takes a number or an array of
+bandwidths (any shape; the result has that shape). Immutable once built (no lock needed); keeps
+its own copy of the graph, so it pickles (rebuilt on load, exactly) and compares (``==``: same
+range, breakpoints and plans).)doc")
       .def(py::init([](const py_graph& w, double min_bandwidth, double max_bandwidth, double rtt,
                        std::optional<double> download_bandwidth) {
-             const auto link = make_link(1.0, rtt, download_bandwidth);
-             return on_graph(w, [&](const ip::layer_graph& g) {
-               return ip::bandwidth_map(g, g, link, min_bandwidth, max_bandwidth);
-             });
+             auto g = on_graph(w, [](const ip::layer_graph& graph) { return graph; });
+             py::gil_scoped_release release;
+             return make_bandwidth_map(std::move(g), min_bandwidth, max_bandwidth, rtt, download_bandwidth);
            }),
            "graph"_a, "min_bandwidth"_a, "max_bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none())
-      .def("__len__", &ip::bandwidth_map::size)
-      .def_property_readonly("plans", &ip::bandwidth_map::plans, "plans from the highest bandwidth to the lowest")
-      .def_property_readonly("breakpoints", &ip::bandwidth_map::breakpoints, "decreasing bandwidths (bytes/s)")
-      .def_property_readonly("solves", &ip::bandwidth_map::solves)
-      .def_property_readonly("min_bandwidth", &ip::bandwidth_map::min_bandwidth)
-      .def_property_readonly("max_bandwidth", &ip::bandwidth_map::max_bandwidth)
-      .def("index", &ip::bandwidth_map::index, "bandwidth"_a)
-      .def("plan", &ip::bandwidth_map::at, "bandwidth"_a, py::return_value_policy::copy)
-      .def("latency", &ip::bandwidth_map::latency, "bandwidth"_a);
+      .def("__len__", [](const py_map& b) { return b.map.size(); })
+      .def_property_readonly("plans", [](const py_map& b) { return b.map.plans(); },
+                             "plans from the highest bandwidth to the lowest")
+      .def_property_readonly("breakpoints", [](const py_map& b) { return b.map.breakpoints(); },
+                             "decreasing bandwidths (bytes/s)")
+      .def_property_readonly("solves", [](const py_map& b) { return b.map.solves(); })
+      .def_property_readonly("min_bandwidth", [](const py_map& b) { return b.map.min_bandwidth(); })
+      .def_property_readonly("max_bandwidth", [](const py_map& b) { return b.map.max_bandwidth(); })
+      .def_property_readonly("rtt", [](const py_map& b) { return b.rtt; })
+      .def_property_readonly("download_bandwidth", [](const py_map& b) { return b.download_bandwidth; })
+      .def("index", [](const py_map& b, double bandwidth) { return b.map.index(bandwidth); }, "bandwidth"_a)
+      .def("plan", [](const py_map& b, double bandwidth) { return b.map.at(bandwidth); }, "bandwidth"_a)
+      .def("latency", [](const py_map& b, double bandwidth) { return b.map.latency(bandwidth); }, "bandwidth"_a,
+           "Optimal latency (s) at a bandwidth (bytes/s); IndexError outside the range.")
+      .def(
+          "latency",
+          [](const py_map& b, const py::array_t<double, py::array::c_style | py::array::forcecast>& bandwidth) {
+            py::array_t<double> out(std::vector<py::ssize_t>(bandwidth.shape(), bandwidth.shape() + bandwidth.ndim()));
+            const double* in = bandwidth.data();
+            double* o = out.mutable_data();
+            const auto n = bandwidth.size();
+            py::gil_scoped_release release;  // both arrays are owned by this call; the map is immutable
+            for (py::ssize_t i = 0; i < n; ++i) o[i] = b.map.latency(in[i]);
+            return out;
+          },
+          "bandwidth"_a, "Element-wise over an array of bandwidths (one C++ loop).")
+      .def("__eq__",
+           [](const py_map& a, const py_map& b) {
+             return a.map.min_bandwidth() == b.map.min_bandwidth() && a.map.max_bandwidth() == b.map.max_bandwidth() &&
+                    a.map.breakpoints() == b.map.breakpoints() && incision_py::plans_equal(a.map.plans(), b.map.plans());
+           },
+           py::is_operator())
+      .def("__repr__",
+           [](const py_map& b) {
+             return "BandwidthMap(plans=" + std::to_string(b.map.size()) + ", min_bandwidth=" +
+                    std::to_string(b.map.min_bandwidth()) + ", max_bandwidth=" + std::to_string(b.map.max_bandwidth()) +
+                    ")";
+           })
+      // State: (graph JSON, min, max, rtt, download); the map is rebuilt from it.
+      .def(py::pickle(
+          [](const py_map& b) {
+            return py::make_tuple(ip::to_json(b.graph), b.map.min_bandwidth(), b.map.max_bandwidth(), b.rtt,
+                                  b.download_bandwidth);
+          },
+          [](const py::tuple& t) {
+            if (t.size() != 5)
+              throw incision::invalid_argument(incision::detail::message(
+                  "partition", "BandwidthMap state: expected a 5-tuple, got " + std::to_string(t.size()) + " items"));
+            auto g = ip::from_json(t[0].cast<std::string>());
+            const auto lo = t[1].cast<double>();
+            const auto hi = t[2].cast<double>();
+            const auto rtt = t[3].cast<double>();
+            const auto dl = t[4].cast<std::optional<double>>();
+            py::gil_scoped_release release;
+            return make_bandwidth_map(std::move(g), lo, hi, rtt, dl);
+          }));
 }
