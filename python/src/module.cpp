@@ -11,6 +11,9 @@ namespace py = pybind11;
 void register_bandit(py::module_& m);
 void register_partition(py::module_& m);
 void register_federated(py::module_& m);
+#if defined(INCISION_PY_HAVE_EXEC)
+void register_exec(py::module_& m);
+#endif
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "incision compiled core: bandits and partitioning over numpy arrays";
@@ -32,4 +35,8 @@ PYBIND11_MODULE(_core, m) {
   register_partition(partition);
   auto federated = m.def_submodule("federated", "FedLinUCB-DW: devices of a type learn the cut together");
   register_federated(federated);
+#if defined(INCISION_PY_HAVE_EXEC)
+  auto exec = m.def_submodule("exec", "Run a split network: the reference CPU backend, simulated link, online loop");
+  register_exec(exec);
+#endif
 }
