@@ -6,10 +6,29 @@ Online learning of the cut (LinUCB, muLinUCB, FedLinUCB-DW) and optimal cuts fro
 
 from __future__ import annotations
 
-from . import bandit, federated, partition
+from . import bandit, data, federated, partition
 from ._core import __version__
 from .bandit import *  # noqa: F403
 from .federated import *  # noqa: F403
 from .partition import *  # noqa: F403
 
-__all__ = ["__version__", "bandit", "federated", "partition", *bandit.__all__, *partition.__all__, *federated.__all__]
+__all__ = [
+    "__version__",
+    "bandit",
+    "data",
+    "federated",
+    "partition",
+    *bandit.__all__,
+    *partition.__all__,
+    *federated.__all__,
+]
+
+
+def __getattr__(name: str):
+    # incision.plot imports on first use (it is light, but keeps `import incision` minimal);
+    # incision.torch stays an explicit import (it imports torch).
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
