@@ -4,17 +4,99 @@ Contextual bandits that learn the cut online
 from __future__ import annotations
 import numpy
 import numpy.typing
-import os
 import typing
 __all__: list[str] = ['DisjointLinUCB', 'LinUCB', 'MuLinUCB']
+class DisjointLinUCB:
+    """
+    
+    Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
+    
+    ``select(x)`` returns argmax_k x.theta_k + alpha*sqrt(x^T A_k^-1 x) for one (d,) context;
+    ``update(arm, x, reward)`` updates that arm only. ``gamma``/``window`` as for LinUCB.
+    
+    Threads: every method takes a per-object lock, so one learner may be shared by Python threads and
+    their calls are serialised (each call sees and leaves a consistent state; ``n_updates`` counts
+    every update). Batch methods (``run``, ``simulate``) release the GIL while they run, so learners in
+    different threads progress in parallel; they are all or nothing: on an exception nothing is applied.
+    """
+    @staticmethod
+    def __setstate__(*args, **kwargs):
+        """
+        _setstate(self: object, state: bytes) -> None
+        
+        Restores snapshot bytes into this learner (pickle). ValueError/TypeError on bad state, nothing changed.
+        """
+    @staticmethod
+    def load(path: os.PathLike | str | bytes) -> DisjointLinUCB:
+        """
+        A learner from a file written by save().
+        """
+    @staticmethod
+    def restore(data: bytes) -> DisjointLinUCB:
+        """
+        A learner from snapshot() bytes. ValueError on corrupt or foreign bytes.
+        """
+    def __getstate__(self) -> bytes:
+        ...
+    def __init__(self, n_arms: typing.SupportsInt | typing.SupportsIndex, dim: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, reg: typing.SupportsFloat | typing.SupportsIndex = 1.0, *, gamma: typing.SupportsFloat | typing.SupportsIndex | None = None, window: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def inverse(self, arm: typing.SupportsInt | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]"]:
+        ...
+    def merge(self, other: DisjointLinUCB) -> None:
+        """
+        Adds the other learner's data statistics.
+        """
+    def n_updates(self, arm: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def run(self, contexts: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"], rewards: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"]) -> typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, 1]"]:
+        """
+        Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms. All or nothing: non-finite input raises before any update.
+        """
+    def save(self, path: os.PathLike | str | bytes) -> None:
+        """
+        Writes the snapshot to a file atomically.
+        """
+    def scores(self, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
+        ...
+    def select(self, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]) -> int:
+        ...
+    def snapshot(self) -> bytes:
+        """
+        The full state as versioned, checksummed bytes.
+        """
+    def theta(self, arm: typing.SupportsInt | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
+        ...
+    def update(self, arm: typing.SupportsInt | typing.SupportsIndex, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], reward: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def alpha(self) -> float:
+        ...
+    @alpha.setter
+    def alpha(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def dim(self) -> int:
+        ...
+    @property
+    def n_arms(self) -> int:
+        ...
+    @property
+    def policy(self) -> str:
+        """
+        Statistics policy: 'ridge', 'discounted' (gamma) or 'window'.
+        """
 class LinUCB:
     """
+    
     LinUCB with one shared parameter vector over arm contexts (Li et al., WWW 2010).
     
     ``select(X)`` returns argmax_k x_k.theta + alpha*sqrt(x_k^T A^-1 x_k) over the rows of X
-    (a (K, d) float64 C-ordered array); ties go to the lowest index. ``update(x, reward)`` folds the
-    chosen row and its reward into the ridge statistics in O(d^2) (Sherman-Morrison). Pass ``gamma``
-    for discounted statistics (D-LinUCB) or ``window`` for a sliding window.
+    (any (K, d) array-like; float64 C-ordered input is read in place); ties go to the lowest index.
+    ``update(x, reward)`` folds the chosen row and its reward into the ridge statistics in O(d^2)
+    (Sherman-Morrison). Pass ``gamma`` for discounted statistics (D-LinUCB) or ``window`` for a
+    sliding window.
     
     Threads: every method takes a per-object lock, so one learner may be shared by Python threads and
     their calls are serialised (each call sees and leaves a consistent state; ``n_updates`` counts
@@ -110,88 +192,9 @@ class LinUCB:
     @property
     def theta(self) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
         ...
-class DisjointLinUCB:
-    """
-    Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
-    
-    ``select(x)`` returns argmax_k x.theta_k + alpha*sqrt(x^T A_k^-1 x) for one (d,) context;
-    ``update(arm, x, reward)`` updates that arm only. ``gamma``/``window`` as for LinUCB.
-    
-    Threads: every method takes a per-object lock, so one learner may be shared by Python threads and
-    their calls are serialised (each call sees and leaves a consistent state; ``n_updates`` counts
-    every update). Batch methods (``run``, ``simulate``) release the GIL while they run, so learners in
-    different threads progress in parallel; they are all or nothing: on an exception nothing is applied.
-    """
-    @staticmethod
-    def __setstate__(*args, **kwargs):
-        """
-        _setstate(self: object, state: bytes) -> None
-        
-        Restores snapshot bytes into this learner (pickle). ValueError/TypeError on bad state, nothing changed.
-        """
-    @staticmethod
-    def load(path: os.PathLike | str | bytes) -> DisjointLinUCB:
-        """
-        A learner from a file written by save().
-        """
-    @staticmethod
-    def restore(data: bytes) -> DisjointLinUCB:
-        """
-        A learner from snapshot() bytes. ValueError on corrupt or foreign bytes.
-        """
-    def __getstate__(self) -> bytes:
-        ...
-    def __init__(self, n_arms: typing.SupportsInt | typing.SupportsIndex, dim: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, reg: typing.SupportsFloat | typing.SupportsIndex = 1.0, *, gamma: typing.SupportsFloat | typing.SupportsIndex | None = None, window: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def inverse(self, arm: typing.SupportsInt | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]"]:
-        ...
-    def merge(self, other: DisjointLinUCB) -> None:
-        """
-        Adds the other learner's data statistics.
-        """
-    def n_updates(self, arm: typing.SupportsInt | typing.SupportsIndex) -> int:
-        ...
-    def run(self, contexts: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"], rewards: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.c_contiguous"]) -> typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, 1]"]:
-        """
-        Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms. All or nothing: non-finite input raises before any update.
-        """
-    def save(self, path: os.PathLike | str | bytes) -> None:
-        """
-        Writes the snapshot to a file atomically.
-        """
-    def scores(self, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
-        ...
-    def select(self, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]) -> int:
-        ...
-    def snapshot(self) -> bytes:
-        """
-        The full state as versioned, checksummed bytes.
-        """
-    def theta(self, arm: typing.SupportsInt | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]:
-        ...
-    def update(self, arm: typing.SupportsInt | typing.SupportsIndex, x: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], reward: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def alpha(self) -> float:
-        ...
-    @alpha.setter
-    def alpha(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def dim(self) -> int:
-        ...
-    @property
-    def n_arms(self) -> int:
-        ...
-    @property
-    def policy(self) -> str:
-        """
-        Statistics policy: 'ridge', 'discounted' (gamma) or 'window'.
-        """
 class MuLinUCB:
     """
+    
     muLinUCB (ANS; Zhang, Chen, Xu, WWW 2021): learns the DNN cut online.
     
     ``contexts`` (K, d): one row per partition point describing the server-side part; an all-zero

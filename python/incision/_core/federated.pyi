@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['FedAggregator', 'FedLinUCBDW', 'PROTOCOL_VERSION', 'decode_message', 'run_lockstep']
+__all__: list[str] = ['FedAggregator', 'FedLinUCBDW', 'PROTOCOL_VERSION', 'REJECT_CODES', 'decode_message', 'exchange', 'run_lockstep']
 class FedAggregator:
     """
     Edge-side FedLinUCB-DW aggregator: pooled statistics per device type.
@@ -17,8 +17,16 @@ class FedAggregator:
     Threads: every method takes a per-object lock, so one object may be shared by Python threads;
     calls are serialised. handle_batch and run_lockstep release the GIL while they run.
     """
-    def __init__(self) -> None:
-        ...
+    def __init__(self, *, max_groups: typing.SupportsInt | typing.SupportsIndex = 1024, max_devices: typing.SupportsInt | typing.SupportsIndex = 65536, max_dim: typing.SupportsInt | typing.SupportsIndex = 128, max_message_bytes: typing.SupportsInt | typing.SupportsIndex = 1048576, memory_budget: typing.SupportsInt | typing.SupportsIndex = 268435456, max_group_count: typing.SupportsInt | typing.SupportsIndex = 9007199254740992, psd_slack: typing.SupportsFloat | typing.SupportsIndex = 0.001, max_statistic: typing.SupportsFloat | typing.SupportsIndex = 1000000000000.0) -> None:
+        """
+        Caps, checked before anything is allocated (a hello or upload beyond them gets a reject
+        'limit_exceeded'): max_groups device types, max_devices registered devices, max_dim
+        feature dimension of a new group (<= 1024), max_message_bytes per incoming message,
+        memory_budget bytes of group and device storage (see memory_bytes), max_group_count
+        observations pooled per group. An upload is refused ('invalid_statistics') unless the
+        group's Gram G keeps G + psd_slack I positive definite and every entry of the statistics
+        within max_statistic. ValueError if an option is out of range.
+        """
     def broadcast(self, group: str) -> bytes:
         """
         A download of the group for all its members. IndexError if unknown.
@@ -54,10 +62,18 @@ class FedAggregator:
     def last_seq(self, device_id: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
     @property
+    def memory_bytes(self) -> int:
+        """
+        Estimated bytes held for groups and devices; never above the memory_budget.
+        """
+    @property
     def n_devices(self) -> int:
         ...
     @property
     def n_groups(self) -> int:
+        ...
+    @property
+    def options(self) -> dict:
         ...
     @property
     def traffic(self) -> dict:
@@ -182,12 +198,21 @@ def decode_message(message: bytes) -> dict:
     Decodes a FedLinUCB-DW message (hello, upload, download, ack, reject) into a dict.
     Raises ValueError on bytes that are not a valid message.
     """
+def exchange(device: FedLinUCBDW, edge: FedAggregator) -> dict:
+    """
+    One round trip in one process: the device's upload, the edge's reply and, after an ack, the
+    device's fresh personal download. Returns {'bytes': moved, 'reply': 'acked' or 'rejected',
+    'downloaded': bool}. ValueError (nothing changes) if the device has nothing buffered or an
+    upload in flight. Takes the lock of the device and of the edge.
+    """
 def run_lockstep(devices: list, edge: FedAggregator, delays: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], key_frames: typing.Annotated[numpy.typing.NDArray[numpy.bool], "[m, n]", "flags.c_contiguous"]) -> typing.Annotated[numpy.typing.NDArray[numpy.int64], "[m, n]"]:
     """
     Runs devices in lockstep: frame t of device i selects an arm, observes delays[i][t, arm] if
-    it offloads and updates; with an edge (None: no cooperation) it uploads when its trigger fires
-    and installs its fresh download. delays: one (frames, n_arms) float64 table per device;
+    it offloads and updates; with an edge (None: no cooperation) it exchanges (upload -> ack ->
+    download) when its trigger fires. delays: one (frames, n_arms) float64 table per device;
     key_frames: (n_devices, frames) bool. Returns the chosen arms, (n_devices, frames) int64.
-    Takes the lock of every device and of the edge, and releases the GIL while it runs.
+    ValueError before any change if a device is repeated, a count or shape is wrong or a delay
+    is not finite. Takes the lock of every device and of the edge, and releases the GIL.
     """
 PROTOCOL_VERSION: int = 1
+REJECT_CODES: tuple = ('protocol_version', 'unknown_device', 'wrong_group', 'dimension_mismatch', 'feature_mismatch', 'out_of_order', 'unexpected_message', 'invalid_statistics', 'limit_exceeded')

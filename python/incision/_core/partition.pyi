@@ -7,8 +7,82 @@ import numpy
 import numpy.typing
 import typing
 __all__: list[str] = ['BandwidthMap', 'DadsDecision', 'LayerGraph', 'Plan', 'chain_scan', 'dads', 'dsh', 'dsl', 'evaluate']
+class BandwidthMap:
+    """
+    
+    Every latency-optimal plan over [min_bandwidth, max_bandwidth] (bytes/s) with exact breakpoints,
+    from a few min-cuts; lookups are a binary search. ``latency`` takes a number or an array of
+    bandwidths (any shape; the result has that shape). Immutable once built (no lock needed); keeps
+    its own copy of the graph, so it pickles (rebuilt on load, exactly) and compares (``==``: same
+    range, breakpoints and plans).
+    """
+    __hash__: typing.ClassVar[None] = None
+    def __eq__(self, arg0: BandwidthMap) -> bool:
+        ...
+    def __getstate__(self) -> tuple[str, float, float, float, float | None]:
+        ...
+    def __init__(self, graph: LayerGraph, min_bandwidth: typing.SupportsFloat | typing.SupportsIndex, max_bandwidth: typing.SupportsFloat | typing.SupportsIndex, rtt: typing.SupportsFloat | typing.SupportsIndex = 0.0, download_bandwidth: typing.SupportsFloat | typing.SupportsIndex | None = None) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
+        ...
+    def index(self, bandwidth: typing.SupportsFloat | typing.SupportsIndex) -> int:
+        ...
+    @typing.overload
+    def latency(self, bandwidth: typing.SupportsFloat | typing.SupportsIndex) -> float:
+        """
+        Optimal latency (s) at a bandwidth (bytes/s); IndexError outside the range.
+        """
+    @typing.overload
+    def latency(self, bandwidth: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        Element-wise over an array of bandwidths (one C++ loop).
+        """
+    def plan(self, bandwidth: typing.SupportsFloat | typing.SupportsIndex) -> Plan:
+        ...
+    @property
+    def breakpoints(self) -> list[float]:
+        """
+        decreasing bandwidths (bytes/s)
+        """
+    @property
+    def download_bandwidth(self) -> float | None:
+        ...
+    @property
+    def max_bandwidth(self) -> float:
+        ...
+    @property
+    def min_bandwidth(self) -> float:
+        ...
+    @property
+    def plans(self) -> list[Plan]:
+        """
+        plans from the highest bandwidth to the lowest
+        """
+    @property
+    def rtt(self) -> float:
+        ...
+    @property
+    def solves(self) -> int:
+        ...
+class DadsDecision:
+    def __repr__(self) -> str:
+        ...
+    @property
+    def decrease_rate(self) -> bool:
+        ...
+    @property
+    def heavy_load(self) -> bool:
+        ...
+    @property
+    def plan(self) -> Plan:
+        ...
 class LayerGraph:
     """
+    
     A DAG of DNN layers with per-layer device time (s), server time (s) and output size (bytes).
     
     A layer without predecessors is an input: produced on the device and pinned there; its
@@ -19,26 +93,37 @@ class LayerGraph:
     Threads: every method takes a per-graph lock, so a graph may be shared by Python threads; the
     partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GIL while they run.
     """
+    __hash__: typing.ClassVar[None] = None
     @staticmethod
     def from_json(text: str) -> LayerGraph:
         """
         Parse incision's own JSON format.
         """
     @staticmethod
-    def from_msr_json(path: str, time_scale: typing.SupportsFloat | typing.SupportsIndex = 0.001, link_rate: typing.SupportsFloat | typing.SupportsIndex = 2147483648.0) -> LayerGraph:
+    def from_msr_json(path: os.PathLike | str | bytes, time_scale: typing.SupportsFloat | typing.SupportsIndex = 0.001, link_rate: typing.SupportsFloat | typing.SupportsIndex = 2147483648.0) -> LayerGraph:
         """
         Load an msr-fiddle workload. device_time = cpuLatency * time_scale, server_time =
         fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time_scale * link_rate
         (2**31 B/s reproduces the files' edge sizes).
         """
     @staticmethod
-    def load_json(path: str) -> LayerGraph:
+    def load_json(path: os.PathLike | str | bytes) -> LayerGraph:
+        """
+        Read a file in incision's own JSON format (path: str or os.PathLike).
+        """
+    def __eq__(self, arg0: LayerGraph) -> bool:
+        """
+        Same layers (every field, in id order) and the same edges.
+        """
+    def __getstate__(self) -> str:
         ...
     def __init__(self) -> None:
         ...
     def __len__(self) -> int:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: str) -> None:
         ...
     def add_edge(self, src: typing.SupportsInt | typing.SupportsIndex, dst: typing.SupportsInt | typing.SupportsIndex) -> None:
         """
@@ -53,7 +138,7 @@ class LayerGraph:
         ...
     def predecessors(self, layer: typing.SupportsInt | typing.SupportsIndex) -> list[int]:
         ...
-    def save_json(self, path: str) -> None:
+    def save_json(self, path: os.PathLike | str | bytes) -> None:
         ...
     def set_costs(self, layer: typing.SupportsInt | typing.SupportsIndex, device_time: typing.SupportsFloat | typing.SupportsIndex, server_time: typing.SupportsFloat | typing.SupportsIndex, out_bytes: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
@@ -105,7 +190,16 @@ class Plan:
     """
     A partition mapped back to layer ids, with its predicted times (seconds).
     """
+    __hash__: typing.ClassVar[None] = None
+    def __eq__(self, arg0: Plan) -> bool:
+        """
+        Same placement, layer lists, status and times (exact).
+        """
+    def __getstate__(self) -> tuple:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     @property
     def device_layers(self) -> list[int]:
@@ -147,52 +241,6 @@ class Plan:
         ...
     @property
     def upload_time(self) -> float:
-        ...
-class DadsDecision:
-    def __repr__(self) -> str:
-        ...
-    @property
-    def decrease_rate(self) -> bool:
-        ...
-    @property
-    def heavy_load(self) -> bool:
-        ...
-    @property
-    def plan(self) -> Plan:
-        ...
-class BandwidthMap:
-    """
-    Every latency-optimal plan over [min_bandwidth, max_bandwidth] (bytes/s) with exact breakpoints,
-    from a few min-cuts; lookups are a binary search. Immutable once built (no lock needed).
-    """
-    def __init__(self, graph: LayerGraph, min_bandwidth: typing.SupportsFloat | typing.SupportsIndex, max_bandwidth: typing.SupportsFloat | typing.SupportsIndex, rtt: typing.SupportsFloat | typing.SupportsIndex = 0.0, download_bandwidth: typing.SupportsFloat | typing.SupportsIndex | None = None) -> None:
-        ...
-    def __len__(self) -> int:
-        ...
-    def index(self, bandwidth: typing.SupportsFloat | typing.SupportsIndex) -> int:
-        ...
-    def latency(self, bandwidth: typing.SupportsFloat | typing.SupportsIndex) -> float:
-        ...
-    def plan(self, bandwidth: typing.SupportsFloat | typing.SupportsIndex) -> Plan:
-        ...
-    @property
-    def breakpoints(self) -> list[float]:
-        """
-        decreasing bandwidths (bytes/s)
-        """
-    @property
-    def max_bandwidth(self) -> float:
-        ...
-    @property
-    def min_bandwidth(self) -> float:
-        ...
-    @property
-    def plans(self) -> list[Plan]:
-        """
-        plans from the highest bandwidth to the lowest
-        """
-    @property
-    def solves(self) -> int:
         ...
 def chain_scan(graph: LayerGraph, bandwidth: typing.SupportsFloat | typing.SupportsIndex, rtt: typing.SupportsFloat | typing.SupportsIndex = 0.0, download_bandwidth: typing.SupportsFloat | typing.SupportsIndex | None = None) -> Plan:
     """
