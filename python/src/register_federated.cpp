@@ -1,13 +1,15 @@
-// Bindings for FedLinUCB-DW (incision::bandit federated learners and messages).
+// Bindings for FedLinUCB-DW (incision::federated: device learner, edge aggregator, messages,
+// the round trip and the lockstep loop).
 #include "bindings/bandit.hpp"
 #include "bindings/common.hpp"
 #include "bindings/federated.hpp"
 
-#include <incision/bandit/fed_aggregator.hpp>
-#include <incision/bandit/fed_linucb_dw.hpp>
-#include <incision/bandit/fed_messages.hpp>
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/error.hpp>
+#include <incision/federated/aggregator.hpp>
+#include <incision/federated/exchange.hpp>
+#include <incision/federated/linucb_dw.hpp>
+#include <incision/federated/messages.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -19,7 +21,7 @@
 #include <vector>
 
 namespace py = pybind11;
-namespace ib = incision::bandit;
+namespace fed = incision::federated;
 using incision_py::as_byte_span;
 using incision_py::fed_device;
 using incision_py::row_matrix;
@@ -27,28 +29,33 @@ using incision_py::to_py_bytes;
 
 namespace {
 
-using py_aggregator = incision_py::locked_object<ib::fed_aggregator>;
+using py_aggregator = incision_py::locked_object<fed::fed_aggregator>;
 using py_device = incision_py::locked_object<fed_device>;
 using incision_py::locked;
 using incision_py::object_lock;
-using bool_matrix = Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 constexpr const char* threading_doc =
     "\n\nThreads: every method takes a per-object lock, so one object may be shared by Python threads;\n"
     "calls are serialised. handle_batch and run_lockstep release the GIL while they run.";
 
-[[noreturn]] void throw_federated(const std::string& what) {
-  throw incision::invalid_argument(incision::detail::message("federated", what));
-}
-
 }  // namespace
 
 void register_federated(py::module_& m) {
-  m.attr("PROTOCOL_VERSION") = ib::fed_protocol_version;
+  m.attr("PROTOCOL_VERSION") = fed::fed_protocol_version;
+  {
+    // The reject codes' names as they appear in decode_message(...)["code"], in code order.
+    py::list codes;
+    for (std::uint16_t c = 1;; ++c) {
+      const auto name = fed::to_string(static_cast<fed::fed_reject_code>(c));
+      if (name == "unknown") break;
+      codes.append(std::string(name));
+    }
+    m.attr("REJECT_CODES") = py::tuple(codes);
+  }
 
   m.def(
       "decode_message",
-      [](const py::bytes& b) { return incision_py::message_dict(ib::decode_fed_message(as_byte_span(b))); },
+      [](const py::bytes& b) { return incision_py::message_dict(fed::decode_fed_message(as_byte_span(b))); },
       py::arg("message"),
       "Decodes a FedLinUCB-DW message (hello, upload, download, ack, reject) into a dict.\n"
       "Raises ValueError on bytes that are not a valid message.");
@@ -58,12 +65,37 @@ void register_federated(py::module_& m) {
                   "Speaks bytes only: handle(message) -> reply, so the same object serves devices\n"
                   "in one process or behind any transport.") +
       threading_doc;
+  const fed::fed_aggregator_options caps{};  // the Python defaults are the C++ ones
   py::class_<py_aggregator>(m, "FedAggregator", aggregator_doc.c_str())
-      .def(py::init<>())
+      .def(py::init([](std::size_t max_groups, std::size_t max_devices, std::uint32_t max_dim,
+                       std::size_t max_message_bytes, std::size_t memory_budget, std::uint64_t max_group_count,
+                       double psd_slack, double max_statistic) {
+             fed::fed_aggregator_options o;
+             o.max_groups = max_groups;
+             o.max_devices = max_devices;
+             o.max_dim = max_dim;
+             o.max_message_bytes = max_message_bytes;
+             o.memory_budget = memory_budget;
+             o.max_group_count = max_group_count;
+             o.psd_slack = psd_slack;
+             o.max_statistic = max_statistic;
+             return py_aggregator(fed::fed_aggregator(o));
+           }),
+           py::kw_only(), py::arg("max_groups") = caps.max_groups, py::arg("max_devices") = caps.max_devices,
+           py::arg("max_dim") = caps.max_dim, py::arg("max_message_bytes") = caps.max_message_bytes,
+           py::arg("memory_budget") = caps.memory_budget, py::arg("max_group_count") = caps.max_group_count,
+           py::arg("psd_slack") = caps.psd_slack, py::arg("max_statistic") = caps.max_statistic,
+           "Caps, checked before anything is allocated (a hello or upload beyond them gets a reject\n"
+           "'limit_exceeded'): max_groups device types, max_devices registered devices, max_dim\n"
+           "feature dimension of a new group (<= 1024), max_message_bytes per incoming message,\n"
+           "memory_budget bytes of group and device storage (see memory_bytes), max_group_count\n"
+           "observations pooled per group. An upload is refused ('invalid_statistics') unless the\n"
+           "group's Gram G keeps G + psd_slack I positive definite and every entry of the statistics\n"
+           "within max_statistic. ValueError if an option is out of range.")
       .def(
           "handle",
           [](py_aggregator& a, const py::bytes& msg) {
-            return to_py_bytes(locked<py_aggregator>(&ib::fed_aggregator::handle)(a, as_byte_span(msg)));
+            return to_py_bytes(locked<py_aggregator>(&fed::fed_aggregator::handle)(a, as_byte_span(msg)));
           },
           py::arg("message"),
           "Handles a device message: hello -> download, upload -> ack; refusals -> reject.\n"
@@ -105,36 +137,42 @@ void register_federated(py::module_& m) {
       .def(
           "download_for",
           [](py_aggregator& a, std::uint64_t id) {
-            return to_py_bytes(locked<py_aggregator>(&ib::fed_aggregator::download_for)(a, id));
+            return to_py_bytes(locked<py_aggregator>(&fed::fed_aggregator::download_for)(a, id));
           },
           py::arg("device_id"), "A download of the device's group addressed to it. IndexError if unknown.")
       .def(
           "broadcast",
           [](py_aggregator& a, const std::string& g) {
-            return to_py_bytes(locked<py_aggregator>(&ib::fed_aggregator::broadcast)(a, g));
+            return to_py_bytes(locked<py_aggregator>(&fed::fed_aggregator::broadcast)(a, g));
           },
           py::arg("group"), "A download of the group for all its members. IndexError if unknown.")
       .def_property_readonly("traffic",
                              [](const py_aggregator& a) {
-                               return incision_py::traffic_dict(locked<py_aggregator>(&ib::fed_aggregator::traffic)(a));
+                               return incision_py::traffic_dict(locked<py_aggregator>(&fed::fed_aggregator::traffic)(a));
                              })
-      .def_property_readonly("n_groups", locked<py_aggregator>(&ib::fed_aggregator::n_groups))
-      .def_property_readonly("n_devices", locked<py_aggregator>(&ib::fed_aggregator::n_devices))
-      .def("group_names", locked<py_aggregator>(&ib::fed_aggregator::group_names))
-      .def("device_group", locked<py_aggregator>(&ib::fed_aggregator::device_group), py::arg("device_id"))
-      .def("last_seq", locked<py_aggregator>(&ib::fed_aggregator::last_seq), py::arg("device_id"))
-      .def("group_gram", locked<py_aggregator>(&ib::fed_aggregator::group_gram), py::arg("group"))
-      .def("group_moment", locked<py_aggregator>(&ib::fed_aggregator::group_moment), py::arg("group"))
-      .def("group_count", locked<py_aggregator>(&ib::fed_aggregator::group_count), py::arg("group"))
-      .def("group_version", locked<py_aggregator>(&ib::fed_aggregator::group_version), py::arg("group"))
-      .def("group_size", locked<py_aggregator>(&ib::fed_aggregator::group_size), py::arg("group"));
+      .def_property_readonly("memory_bytes", locked<py_aggregator>(&fed::fed_aggregator::memory_bytes),
+                             "Estimated bytes held for groups and devices; never above the memory_budget.")
+      .def_property_readonly("options",
+                             [](const py_aggregator& a) {
+                               return incision_py::options_dict(locked<py_aggregator>(&fed::fed_aggregator::options)(a));
+                             })
+      .def_property_readonly("n_groups", locked<py_aggregator>(&fed::fed_aggregator::n_groups))
+      .def_property_readonly("n_devices", locked<py_aggregator>(&fed::fed_aggregator::n_devices))
+      .def("group_names", locked<py_aggregator>(&fed::fed_aggregator::group_names))
+      .def("device_group", locked<py_aggregator>(&fed::fed_aggregator::device_group), py::arg("device_id"))
+      .def("last_seq", locked<py_aggregator>(&fed::fed_aggregator::last_seq), py::arg("device_id"))
+      .def("group_gram", locked<py_aggregator>(&fed::fed_aggregator::group_gram), py::arg("group"))
+      .def("group_moment", locked<py_aggregator>(&fed::fed_aggregator::group_moment), py::arg("group"))
+      .def("group_count", locked<py_aggregator>(&fed::fed_aggregator::group_count), py::arg("group"))
+      .def("group_version", locked<py_aggregator>(&fed::fed_aggregator::group_version), py::arg("group"))
+      .def("group_size", locked<py_aggregator>(&fed::fed_aggregator::group_size), py::arg("group"));
 
   static const std::string device_doc =
       std::string("FedLinUCB-DW device learner (CANS): muLinUCB on its group's pooled statistics,\n"
                   "a bounded fading warm start from offline experience, and an O(d^2) log-det upload\n"
                   "trigger. Messages are bytes (hello, make_upload -> edge; receive <- edge).") +
       threading_doc;
-  const ib::fed_linucb_dw_options defaults{};  // the Python defaults are the C++ ones
+  const fed::fed_linucb_dw_options defaults{};  // the Python defaults are the C++ ones
   py::class_<py_device>(m, "FedLinUCBDW", device_doc.c_str())
       .def(py::init([](std::uint64_t device_id, const std::string& group, const Eigen::Ref<const row_matrix>& contexts,
                        const Eigen::Ref<const Eigen::VectorXd>& front_delay, double upload_threshold,
@@ -142,7 +180,7 @@ void register_federated(py::module_& m) {
                        const std::string& scaling, double mu, std::uint64_t initial_horizon, double delta,
                        double c_noise, double c_theta, double l_key, double l_nonkey, std::optional<double> alpha,
                        bool forced_sampling) {
-             ib::fed_linucb_dw_options o;
+             fed::fed_linucb_dw_options o;
              o.upload_threshold = upload_threshold;
              o.warm_weight = warm_weight;
              o.warm_max_rows = warm_max_rows;
@@ -268,10 +306,26 @@ void register_federated(py::module_& m) {
           py::arg("L") = 0.2);
 
   m.def(
+      "exchange",
+      [](py_device& d, py_aggregator& e) {
+        fed::exchange_result r;
+        {
+          object_lock lock({&d.m, &e.m});
+          r = fed::exchange(d.obj, e.obj);
+        }
+        return incision_py::exchange_dict(r);  // built after the unlock
+      },
+      py::arg("device"), py::arg("edge"),
+      "One round trip in one process: the device's upload, the edge's reply and, after an ack, the\n"
+      "device's fresh personal download. Returns {'bytes': moved, 'reply': 'acked' or 'rejected',\n"
+      "'downloaded': bool}. ValueError (nothing changes) if the device has nothing buffered or an\n"
+      "upload in flight. Takes the lock of the device and of the edge.");
+
+  m.def(
       "run_lockstep",
       [](const py::list& devices, py_aggregator* edge,
          const std::vector<py::array_t<double, py::array::c_style | py::array::forcecast>>& delays,
-         const Eigen::Ref<const bool_matrix>& key_frames) {
+         const Eigen::Ref<const fed::key_frame_table>& key_frames) {
         // Strong references to the devices (another thread may clear the list while the GIL is
         // released); the delay arrays are owned by `delays`, the key frames by the argument caster.
         std::vector<py::object> held;
@@ -285,29 +339,25 @@ void register_federated(py::module_& m) {
           mutexes.push_back(&w.m);
         }
         if (edge != nullptr) mutexes.push_back(&edge->m);
-        const auto n = static_cast<Eigen::Index>(devs.size());
-        if (delays.size() != devs.size() || key_frames.rows() != n)
-          throw_federated("run_lockstep: need one delay table and one key-frame row per device");
-        std::vector<Eigen::Ref<const row_matrix>> tables;
+        // Only numpy's side is checked here (2-D); counts, shapes and values are the library's.
+        std::vector<Eigen::Ref<const fed::delay_table>> tables;
         tables.reserve(delays.size());
         for (std::size_t i = 0; i < delays.size(); ++i) {
           if (delays[i].ndim() != 2)
-            throw_federated("run_lockstep: delay table " + std::to_string(i) + " must be (frames, n_arms)");
-          tables.emplace_back(Eigen::Map<const row_matrix>(delays[i].data(), delays[i].shape(0), delays[i].shape(1)));
+            throw incision::invalid_argument(incision::detail::message(
+                "federated", "run_lockstep: delay table " + std::to_string(i) + " must be a 2-D (frames, n_arms) array"));
+          tables.emplace_back(
+              Eigen::Map<const fed::delay_table>(delays[i].data(), delays[i].shape(0), delays[i].shape(1)));
         }
         py::gil_scoped_release release;
         object_lock lock(std::move(mutexes));
-        for (std::size_t i = 0; i < devs.size(); ++i) {
-          if (tables[i].rows() != key_frames.cols() || tables[i].cols() != static_cast<Eigen::Index>(devs[i]->n_arms()))
-            throw_federated("run_lockstep: delay table " + std::to_string(i) + " must be (frames, n_arms)");
-          if (!tables[i].allFinite()) throw_federated("run_lockstep: delay tables must be finite");
-        }
-        return incision_py::run_lockstep(devs, edge != nullptr ? &edge->obj : nullptr, tables, key_frames);
+        return fed::run_lockstep<>(devs, edge != nullptr ? &edge->obj : nullptr, tables, key_frames);
       },
       py::arg("devices"), py::arg("edge"), py::arg("delays"), py::arg("key_frames"),
       "Runs devices in lockstep: frame t of device i selects an arm, observes delays[i][t, arm] if\n"
-      "it offloads and updates; with an edge (None: no cooperation) it uploads when its trigger fires\n"
-      "and installs its fresh download. delays: one (frames, n_arms) float64 table per device;\n"
+      "it offloads and updates; with an edge (None: no cooperation) it exchanges (upload -> ack ->\n"
+      "download) when its trigger fires. delays: one (frames, n_arms) float64 table per device;\n"
       "key_frames: (n_devices, frames) bool. Returns the chosen arms, (n_devices, frames) int64.\n"
-      "Takes the lock of every device and of the edge, and releases the GIL while it runs.");
+      "ValueError before any change if a device is repeated, a count or shape is wrong or a delay\n"
+      "is not finite. Takes the lock of every device and of the edge, and releases the GIL.");
 }
