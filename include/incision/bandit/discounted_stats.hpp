@@ -15,6 +15,15 @@
 /// keeps the cost at O(d^2) and the statistics exact for their own definition. Because
 /// discounting amplifies rounding error, the Cholesky refresh runs every
 /// `stable_refresh_period(gamma)` observations (see there).
+///
+/// Small gamma: with one refill per step the prior would fall to reg * gamma^(d-1) (1e-48 reg
+/// for gamma = 1e-8, d = 7), so A stops being numerically positive definite and, below about
+/// gamma = 1e-20, A^-1 overflows. So the refill runs on as many coordinates per step as keep
+/// every prior entry >= `min_prior_fraction` * reg (`refills_per_step`: 1 for the usual gamma
+/// and d, all d coordinates when gamma < 1e-3): discounting then worsens the conditioning of A
+/// by at most 1 / min_prior_fraction against undiscounted statistics of the same samples, for
+/// any gamma in (0, 1]. Each observation is one transaction on the ridge statistics (see
+/// ridge_stats::discount_observe), so a rejected one changes nothing.
 #pragma once
 
 #include <incision/bandit/concepts.hpp>
@@ -48,7 +57,23 @@ class discounted_stats {
   discounted_stats(std::size_t dim, double reg, double gamma) : ridge_(dim, reg), gamma_(gamma) {
     check_gamma(gamma);
     ridge_.set_refresh_period(stable_refresh_period(gamma));
+    refills_ = refills_per_step(gamma, dim);
   }
+
+  /// Lowest prior entry, as a fraction of reg, that the refill keeps (see the file comment).
+  static constexpr double min_prior_fraction = 1e-3;
+
+  /// @brief Prior coordinates refilled per observation: the fewest m such that each entry,
+  /// refilled every ceil(d / m) steps, stays >= min_prior_fraction * reg between refills.
+  static std::size_t refills_per_step(double gamma, std::size_t dim) noexcept {
+    if (!(gamma < 1.0) || dim == 0) return 1;
+    // Steps an entry may go unrefilled: gamma^(c - 1) >= min_prior_fraction.
+    const double c = 1.0 + std::floor(std::log(min_prior_fraction) / std::log(gamma));
+    if (!(c < static_cast<double>(dim))) return 1;
+    const auto cycle = static_cast<std::size_t>(std::max(1.0, c));
+    return (dim + cycle - 1) / cycle;
+  }
+  [[nodiscard]] std::size_t refills() const noexcept { return refills_; }
 
   /// @brief The Cholesky refresh period used for a discount factor.
   ///
@@ -69,16 +94,13 @@ class discounted_stats {
   [[nodiscard]] double gamma() const noexcept { return gamma_; }
   [[nodiscard]] const ridge_type& ridge() const noexcept { return ridge_; }
 
-  /// @brief Discounts the past by gamma, adds (x, y), refills one prior coordinate. O(d^2).
-  /// @throws invalid_argument for a bad sample (statistics unchanged).
-  void observe(const Eigen::Ref<const vector_type>& x, double y) {
-    ridge_.validate_sample(x, y);
-    ridge_.scale(gamma_);
-    ridge_.add(x, y);
-    const auto j = static_cast<Eigen::Index>(next_);
-    const double missing = ridge_.reg() - ridge_.prior()(j);
-    if (missing > 0.0) ridge_.add_prior(next_, missing);
-    next_ = (next_ + 1) % dim();
+  /// @brief Discounts the past by gamma, adds (x, y), refills `refills()` prior coordinates.
+  /// O(d^2 refills()).
+  /// @throws invalid_argument for a bad sample or a rejected result (statistics unchanged).
+  template <class Derived>
+  void observe(const Eigen::MatrixBase<Derived>& x, double y) {
+    ridge_.discount_observe(gamma_, x, y, next_, refills_);
+    next_ = (next_ + refills_) % dim();
   }
 
   /// @brief Replaces the statistics (federated sync, warm start); keeps gamma and the refill
@@ -104,7 +126,8 @@ class discounted_stats {
 
  private:
   discounted_stats(ridge_type ridge, double gamma, std::size_t next)
-      : ridge_(std::move(ridge)), gamma_(gamma), next_(next) {}
+      : ridge_(std::move(ridge)), gamma_(gamma), next_(next),
+        refills_(refills_per_step(gamma, ridge_.dim())) {}
   static void check_gamma(double gamma) {
     if (!(gamma > 0.0 && gamma <= 1.0))
       detail::throw_invalid("gamma must be in (0, 1], got " + std::to_string(gamma));
@@ -112,6 +135,7 @@ class discounted_stats {
   ridge_type ridge_;
   double gamma_;
   std::size_t next_ = 0;
+  std::size_t refills_ = 1;
 };
 
 static_assert(statistics_policy<discounted_stats<>>);

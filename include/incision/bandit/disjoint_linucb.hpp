@@ -59,13 +59,16 @@ class disjoint_linucb {
   }
 
   /// @brief argmax_k x.theta_k + alpha sqrt(x^T A_k^-1 x), lowest index on ties.
-  /// @throws invalid_argument on a wrong length or non-finite x.
-  std::size_t select(const Eigen::Ref<const vector_type>& x) const {
+  /// @throws invalid_argument on a wrong length, non-finite x or a NaN score.
+  template <class Derived>
+  std::size_t select(const Eigen::MatrixBase<Derived>& x) const {
     check_context(x);
+    const Eigen::Ref<const vector_type> xr(x);  // bound once, after the length check
     std::size_t best = 0;
     double best_score = 0.0;
     for (std::size_t k = 0; k < arms_.size(); ++k) {
-      const double sc = score(k, x);
+      const double sc = score(k, xr);
+      if (std::isnan(sc)) detail::throw_nan_score(k);
       if (k == 0 || sc > best_score) {
         best = k;
         best_score = sc;
@@ -74,17 +77,22 @@ class disjoint_linucb {
     return best;
   }
   /// @brief The UCB score of every arm for context x.
-  void scores(const Eigen::Ref<const vector_type>& x, Eigen::Ref<Eigen::VectorXd> out) const {
+  template <class Derived>
+  void scores(const Eigen::MatrixBase<Derived>& x, Eigen::Ref<Eigen::VectorXd> out) const {
     check_context(x);
     if (static_cast<std::size_t>(out.size()) != arms_.size())
       detail::throw_invalid("output has the wrong length");
-    for (std::size_t k = 0; k < arms_.size(); ++k) out(static_cast<Eigen::Index>(k)) = score(k, x);
+    const Eigen::Ref<const vector_type> xr(x);
+    for (std::size_t k = 0; k < arms_.size(); ++k) out(static_cast<Eigen::Index>(k)) = score(k, xr);
   }
 
   /// @throws out_of_range for an unknown arm; invalid_argument for a bad x or reward.
-  void update(std::size_t arm, const Eigen::Ref<const vector_type>& x, double reward) {
+  template <class Derived>
+  void update(std::size_t arm, const Eigen::MatrixBase<Derived>& x, double reward) {
     check_arm(arm);
-    arms_[arm].observe(x, reward);
+    detail::check_length(x.size(), dim(), "context");  // before any fixed-size binding
+    const Eigen::Ref<const vector_type> xr(x);           // bound once (a copy only if strided)
+    arms_[arm].observe(xr, reward);
     arms_[arm].clear_journal();
   }
 
@@ -159,10 +167,9 @@ class disjoint_linucb {
       detail::throw_range("arm " + std::to_string(arm) + " out of range (" +
                           std::to_string(arms_.size()) + " arms)");
   }
-  void check_context(const Eigen::Ref<const vector_type>& x) const {
-    if (static_cast<std::size_t>(x.size()) != dim())
-      detail::throw_invalid("context has length " + std::to_string(x.size()) + ", expected " +
-                            std::to_string(dim()));
+  template <class Derived>
+  void check_context(const Eigen::MatrixBase<Derived>& x) const {
+    detail::check_length(x.size(), dim(), "context");
     if (!detail::all_finite(x)) detail::throw_invalid("context contains NaN or infinity");
   }
   double score(std::size_t k, const Eigen::Ref<const vector_type>& x) const {

@@ -64,7 +64,8 @@ class linucb {
   }
 
   /// @brief The arm (row of X, K x d) maximising x.theta + alpha sqrt(x^T A^-1 x).
-  /// @throws invalid_argument on a wrong shape, no rows, or non-finite entries.
+  /// @throws invalid_argument on a wrong shape, no rows, non-finite entries, or a NaN score
+  /// (contexts so large that x.theta and the bonus overflow with opposite signs).
   template <class Derived>
   std::size_t select(const Eigen::MatrixBase<Derived>& X) const;
   /// @brief The UCB score of every row of X into `out` (size K).
@@ -73,8 +74,11 @@ class linucb {
 
   /// @brief Folds the chosen context and its reward into the statistics.
   /// @throws invalid_argument on a wrong length or non-finite x or reward (unchanged).
-  void update(const Eigen::Ref<const vector_type>& x, double reward) {
-    stats_.observe(x, reward);
+  template <class Derived>
+  void update(const Eigen::MatrixBase<Derived>& x, double reward) {
+    detail::check_length(x.size(), dim(), "context");  // before any fixed-size binding
+    const Eigen::Ref<const vector_type> xr(x);           // bound once (a copy only if strided)
+    stats_.observe(xr, reward);
     stats_.clear_journal();
   }
 
@@ -148,6 +152,7 @@ std::size_t linucb<Dim, Stats>::select(const Eigen::MatrixBase<Derived>& X) cons
     u_.noalias() = r.inverse() * X.row(k).transpose();
     const double q = X.row(k).dot(u_.transpose());
     const double sc = X.row(k).dot(r.theta().transpose()) + alpha_ * std::sqrt(std::max(q, 0.0));
+    if (std::isnan(sc)) detail::throw_nan_score(static_cast<std::size_t>(k));
     if (k == 0 || sc > best_score) {
       best = static_cast<std::size_t>(k);
       best_score = sc;

@@ -103,7 +103,7 @@ class mu_linucb {
     return select_weighted(key_frame ? options_.l_key : options_.l_nonkey);
   }
   /// @brief Next frame with an explicit key-frame weight L in [0, 1).
-  /// @throws invalid_argument if L is outside [0, 1) (schedule unchanged).
+  /// @throws invalid_argument if L is outside [0, 1) or an estimate is NaN (schedule unchanged).
   std::size_t select_weighted(double L);
 
   /// @brief Feeds back the offloading delay observed for `arm` (ignored for on-device arms).
@@ -160,7 +160,8 @@ class mu_linucb {
 
   /// @brief The full learner state as a sealed, versioned, checksummed byte string.
   [[nodiscard]] std::vector<std::byte> snapshot() const;
-  /// @brief Rebuilds a learner from `snapshot()` bytes.
+  /// @brief Rebuilds a learner from `snapshot()` bytes. Derived state (A^-1, theta, log det A,
+  /// the per-arm caches) is recomputed from A and b, never read back.
   /// @throws parse_error on any truncation, corruption or mismatch.
   static mu_linucb restore(std::span<const std::byte> bytes);
   /// @brief Writes the snapshot to `path` atomically (temporary + rename).
@@ -191,6 +192,8 @@ class mu_linucb {
                           std::to_string(n_arms()) + " arms)");
   }
   void recompute_schedule_constants();
+  void cache_of(const ridge_type& r, Eigen::VectorXd& m, Eigen::VectorXd& q,
+                Eigen::Matrix<double, Dim, Eigen::Dynamic>& tmp) const;
   void full_cache();
   void sync_cache();
   double score(Eigen::Index k, double bonus_scale) const;
@@ -303,11 +306,16 @@ void mu_linucb<Dim, Stats>::recompute_schedule_constants() {
 }
 
 template <int Dim, class Stats>
+void mu_linucb<Dim, Stats>::cache_of(const ridge_type& r, Eigen::VectorXd& m, Eigen::VectorXd& q,
+                                     Eigen::Matrix<double, Dim, Eigen::Dynamic>& tmp) const {
+  m.noalias() = xs_.transpose() * r.theta();
+  tmp.noalias() = r.inverse() * xs_;
+  for (Eigen::Index k = 0; k < q.size(); ++k) q(k) = xs_.col(k).dot(tmp.col(k));
+}
+
+template <int Dim, class Stats>
 void mu_linucb<Dim, Stats>::full_cache() {
-  const ridge_type& r = stats_.ridge();
-  m_.noalias() = xs_.transpose() * r.theta();
-  tmp_.noalias() = r.inverse() * xs_;
-  for (Eigen::Index k = 0; k < q_.size(); ++k) q_(k) = xs_.col(k).dot(tmp_.col(k));
+  cache_of(stats_.ridge(), m_, q_, tmp_);
   stats_.clear_journal();
 }
 
@@ -366,6 +374,10 @@ std::size_t mu_linucb<Dim, Stats>::select_weighted(double L) {
     detail::throw_invalid("key-frame weight L must be in [0, 1), got " + std::to_string(L));
   // Doubling trick exactly as the official loop: count, and on passing T double T and restart
   // the epoch count at 0 (statistics are kept).
+  const std::uint64_t old_total = total_frames_;
+  const std::uint64_t old_frame = frame_;
+  const std::uint64_t old_horizon = horizon_;
+  const bool old_forced = last_forced_;
   ++total_frames_;
   ++frame_;
   if (frame_ > horizon_) {
@@ -381,6 +393,16 @@ std::size_t mu_linucb<Dim, Stats>::select_weighted(double L) {
   for (Eigen::Index a = 0; a < k; ++a) {
     if (last_forced_ && local_[static_cast<std::size_t>(a)] != 0) continue;
     const double sc = score(a, bonus);
+    if (std::isnan(sc)) {  // never pick an arm by accident: restore the schedule and report
+      total_frames_ = old_total;
+      frame_ = old_frame;
+      if (horizon_ != old_horizon) {
+        horizon_ = old_horizon;
+        recompute_schedule_constants();
+      }
+      last_forced_ = old_forced;
+      detail::throw_nan_score(static_cast<std::size_t>(a));
+    }
     if (best == n_arms() || sc < best_score) {
       best = static_cast<std::size_t>(a);
       best_score = sc;
@@ -431,8 +453,16 @@ std::vector<std::byte> mu_linucb<Dim, Stats>::snapshot() const {
   w.u64(horizon_);
   w.u64(total_frames_);
   w.u8(last_forced_ ? 1 : 0);
-  w.f64s({m_.data(), n_arms()});
-  w.f64s({q_.data(), n_arms()});
+  // The arm caches as restore recomputes them: from the refreshed statistics (see
+  // ridge_stats::encode), so a restored learner re-snapshots to the same bytes.
+  ridge_type r = stats_.ridge();
+  (void)r.refresh();  // a failure keeps the incremental values; restore then rejects A anyway
+  Eigen::VectorXd m(m_.size());
+  Eigen::VectorXd q(q_.size());
+  Eigen::Matrix<double, Dim, Eigen::Dynamic> tmp(xs_.rows(), xs_.cols());
+  cache_of(r, m, q, tmp);
+  w.f64s({m.data(), n_arms()});
+  w.f64s({q.data(), n_arms()});
   stats_.encode(w);
   return incision::detail::seal(snapshot_kind, w.buffer());
 }
@@ -499,8 +529,8 @@ mu_linucb<Dim, Stats> mu_linucb<Dim, Stats>::restore(std::span<const std::byte> 
     out.total_frames_ = total;
     out.last_forced_ = last_forced != 0;
     out.recompute_schedule_constants();
-    out.m_ = m;
-    out.q_ = q;
+    // The arm caches were recomputed by the constructor from the (recomputed) statistics; the
+    // stored ones are derived state and are not trusted.
     return out;
   };
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)

@@ -10,6 +10,7 @@
 /// so long streams do not drift.
 #pragma once
 
+#include <incision/bandit/detail/error.hpp>
 #include <incision/config.hpp>
 #include <incision/detail/bytes.hpp>
 #include <incision/error.hpp>
@@ -28,24 +29,6 @@ INCISION_BEGIN_NAMESPACE
 namespace bandit {
 
 namespace detail {
-/// Builds "[incision.bandit] what".
-inline std::string msg(const std::string& what) { return incision::detail::message("bandit", what); }
-
-[[noreturn]] inline void throw_invalid(const std::string& what) {
-  INCISION_THROW(incision::invalid_argument(msg(what)));
-}
-[[noreturn]] inline void throw_range(const std::string& what) {
-  INCISION_THROW(incision::out_of_range(msg(what)));
-}
-
-template <class Derived>
-bool all_finite(const Eigen::DenseBase<Derived>& v) noexcept {
-  for (Eigen::Index j = 0; j < v.cols(); ++j)
-    for (Eigen::Index i = 0; i < v.rows(); ++i)
-      if (!std::isfinite(v(i, j))) return false;
-  return true;
-}
-
 inline void check_reg(double reg) {
   if (!(reg > 0.0) || !std::isfinite(reg))
     throw_invalid("reg must be finite and > 0, got " + std::to_string(reg));
@@ -78,9 +61,20 @@ struct stats_change {
 ///
 /// @tparam Dim compile-time dimension (a fixed-size fast path for small d) or Eigen::Dynamic.
 ///
-/// Every mutating member either succeeds or throws with the object unchanged. `add` and
-/// `remove` do not allocate. Learners that cache per-arm quantities (x^T A^-1 x, x.theta) read
-/// the change journal (`journal_*`) after each update to patch their caches in O(K d).
+/// Every mutating member either succeeds or throws with the object unchanged. Learners that
+/// cache per-arm quantities (x^T A^-1 x, x.theta) read the change journal (`journal_*`) after
+/// each update to patch their caches in O(K d).
+///
+/// Numerical rule (what an update may do): an update is applied only if its result is usable.
+/// It is rejected (invalid_argument, nothing changed) if a bound on the new A or b overflows
+/// (|A|max + |w| |x|max^2 or |b|max + |w y| |x|max is not finite), or if the new A^-1, theta or
+/// log det A would not be finite, or if a Cholesky factorisation of the new A is needed (a
+/// periodic refresh is due, or the Sherman-Morrison denominator is tiny) and fails (A not
+/// numerically positive definite). So A, b, A^-1 and theta are always finite and every state
+/// that passed a refresh restores from its snapshot.
+///
+/// Work is done on a candidate copy (scratch kept between calls, so the hot path does not
+/// allocate once warm) and swapped in on success.
 template <int Dim = Eigen::Dynamic>
 class ridge_stats {
  public:
@@ -106,20 +100,53 @@ class ridge_stats {
   [[nodiscard]] double reg() const noexcept { return reg_; }
 
   /// @brief Adds one weighted sample: A += w x x^T, b += w y x, in O(d^2).
-  /// @throws invalid_argument on a wrong length, non-finite x or y, or w not finite and > 0.
-  void add(const Eigen::Ref<const vector_type>& x, double y, double weight = 1.0);
+  /// @throws invalid_argument on a wrong length, non-finite x or y, w not finite and > 0, or a
+  /// result the numerical rule (class comment) rejects. Unchanged on throw.
+  template <class Derived>
+  void add(const Eigen::MatrixBase<Derived>& x, double y, double weight = 1.0) {
+    detail::check_length(x.size(), dim(), "context");
+    add_checked(x, y, weight);
+  }
 
   /// @brief Removes one weighted sample previously added (rank-one downdate), in O(d^2).
-  /// @pre the sample was added before (otherwise A may stop being positive definite).
-  /// @throws invalid_argument as `add`.
-  void remove(const Eigen::Ref<const vector_type>& x, double y, double weight = 1.0);
+  /// @pre the sample was added before.
+  /// @throws invalid_argument as `add`, and if the downdate leaves A not numerically positive
+  /// definite (unchanged on throw).
+  template <class Derived>
+  void remove(const Eigen::MatrixBase<Derived>& x, double y, double weight = 1.0) {
+    detail::check_length(x.size(), dim(), "context");
+    remove_checked(x, y, weight);
+  }
+
+  /// @brief Adds (x, y) and removes (x_old, y_old) in one step (a sliding window), O(d^2).
+  /// @throws invalid_argument as `add` / `remove`; unchanged on throw.
+  template <class D1, class D2>
+  void replace(const Eigen::MatrixBase<D1>& x, double y, const Eigen::MatrixBase<D2>& x_old,
+               double y_old) {
+    detail::check_length(x.size(), dim(), "context");
+    detail::check_length(x_old.size(), dim(), "removed context");
+    replace_checked(x, y, x_old, y_old);
+  }
+
+  /// @brief One discounted observation in a single step (the D-LinUCB update): A, b and the
+  /// prior are multiplied by `factor`, (x, y) is added, then the prior entries `first`,
+  /// `first + 1`, ... (`count` of them, cyclically) are topped back up to reg(). O(d^2 (1 +
+  /// count)); O(d^3) when a refresh is due. n_updates grows by one.
+  /// @throws invalid_argument on a bad sample, factor outside (0, 1], first >= dim, count > dim,
+  /// a prior entry that would underflow to 0, or a result the numerical rule rejects.
+  template <class Derived>
+  void discount_observe(double factor, const Eigen::MatrixBase<Derived>& x, double y,
+                        std::size_t first, std::size_t count) {
+    detail::check_length(x.size(), dim(), "context");
+    discount_checked(factor, x, y, first, count);
+  }
 
   /// @brief Multiplies A, b and the prior by `factor` in (0, 1] (discounting), in O(d^2).
-  /// @throws invalid_argument if factor is outside (0, 1].
+  /// @throws invalid_argument if factor is outside (0, 1] or the result is rejected.
   void scale(double factor);
 
   /// @brief Adds `amount` > 0 to the prior's diagonal entry j (A_jj too), in O(d^2).
-  /// @throws invalid_argument if j >= dim or amount is not finite and > 0.
+  /// @throws out_of_range if j >= dim; invalid_argument if amount is not finite and > 0.
   void add_prior(std::size_t j, double amount);
 
   /// @brief The Gram matrix A.
@@ -139,7 +166,9 @@ class ridge_stats {
 
   /// @brief Recomputes A^-1, theta and log det A from A and b by Cholesky.
   /// @returns status::ok, or status::numerical_issue if A is not numerically positive
-  /// definite (the incremental values are then kept).
+  /// definite or a result is not finite; the object is then unchanged (the incremental values
+  /// are kept). This is the one member that reports a numerical failure by status (an
+  /// expected outcome, style guide 17.4 tier 3): every updating member throws instead.
   status refresh();
 
   /// @brief Cholesky refresh every `period` updates (0 = only on demand).
@@ -149,7 +178,8 @@ class ridge_stats {
   /// @brief Adds data statistics of any rank: A += dA, b += db, then refreshes.
   /// @throws invalid_argument on wrong sizes, non-finite entries, an asymmetric dA, or a dA
   /// that leaves A not positive definite. The object is unchanged on throw.
-  void add_statistics(const matrix_type& dA, const vector_type& db, std::uint64_t n_samples = 0);
+  void add_statistics(const Eigen::Ref<const Eigen::MatrixXd>& dA,
+                      const Eigen::Ref<const Eigen::VectorXd>& db, std::uint64_t n_samples = 0);
 
   /// @brief Adds the other's data part (A_o - P_o, b_o) and its update count.
   /// @throws invalid_argument if the dimensions differ.
@@ -162,10 +192,15 @@ class ridge_stats {
     return d;
   }
 
-  /// @brief Appends the full state (bit-exact) to a byte writer.
+  /// @brief Appends the state to a byte writer. A, b, the prior and the counters are written
+  /// as they are; A^-1, theta and log det A are written as a Cholesky refresh of A and b gives
+  /// them (what `decode` recomputes), so `decode(encode(s))` encodes to the same bytes.
   void encode(incision::detail::byte_writer& w) const;
-  /// @brief Reads a state written by `encode`.
-  /// @throws parse_error on truncated or inconsistent data.
+  /// @brief Reads a state written by `encode`. A^-1, theta and log det A are recomputed from A
+  /// and b (the stored values are checked for finiteness only), so a snapshot whose derived
+  /// fields were edited restores to the same learner as the unedited one.
+  /// @throws parse_error on truncated or inconsistent data, or an A that is not numerically
+  /// positive definite.
   static ridge_stats decode(incision::detail::byte_reader& r);
 
   /// @name Change journal (for learners that cache per-arm quantities)
@@ -188,23 +223,74 @@ class ridge_stats {
 
   /// @brief Checks a sample without changing anything (length, finiteness, weight).
   /// @throws invalid_argument naming the problem.
-  void validate_sample(const Eigen::Ref<const vector_type>& x, double y, double weight = 1.0) const {
+  template <class Derived>
+  void validate_sample(const Eigen::MatrixBase<Derived>& x, double y, double weight = 1.0) const {
+    detail::check_length(x.size(), dim(), "context");
     check_sample(x, y, weight);
   }
 
   /// Statistics-policy interface: a plain ridge policy observes by adding.
-  void observe(const Eigen::Ref<const vector_type>& x, double y) { add(x, y, 1.0); }
+  template <class Derived>
+  void observe(const Eigen::MatrixBase<Derived>& x, double y) {
+    add(x, y, 1.0);
+  }
   [[nodiscard]] const ridge_stats& ridge() const noexcept { return *this; }
   /// Replaces the statistics by `other` (same dimension), keeping the refresh period.
   void set_ridge(const ridge_stats& other);
   static constexpr std::uint8_t policy_tag = 0;
 
  private:
+  using vref = Eigen::Ref<const vector_type>;
+  /// One weighted sample of a transaction.
+  struct sample {
+    const vref* x;
+    double y;
+    double w;  // negative for a removal
+  };
+
   ridge_stats() = default;
   void allocate(std::size_t dim);
-  void check_sample(const Eigen::Ref<const vector_type>& x, double y, double weight) const;
-  void rank_one(const Eigen::Ref<const vector_type>& x, double y, double weight);
-  void after_update();
+  void check_sample(const vref& x, double y, double weight) const;
+  void add_checked(const vref& x, double y, double weight) {
+    check_sample(x, y, weight);
+    const sample s[1] = {{&x, y, weight}};
+    transact(1.0, s, 1, 0, 0);
+    ++n_updates_;
+  }
+  void remove_checked(const vref& x, double y, double weight) {
+    check_sample(x, y, weight);
+    const sample s[1] = {{&x, y, -weight}};
+    transact(1.0, s, 1, 0, 0);
+    if (n_updates_ > 0) --n_updates_;
+  }
+  void replace_checked(const vref& x, double y, const vref& x_old, double y_old) {
+    check_sample(x, y, 1.0);
+    check_sample(x_old, y_old, 1.0);
+    const sample s[2] = {{&x, y, 1.0}, {&x_old, y_old, -1.0}};
+    transact(1.0, s, 2, 0, 0);
+  }
+  void discount_checked(double factor, const vref& x, double y, std::size_t first,
+                        std::size_t count) {
+    check_sample(x, y, 1.0);
+    check_factor(factor);
+    if (first >= dim() || count > dim())
+      detail::throw_range("prior refill range out of range");
+    const sample s[1] = {{&x, y, 1.0}};
+    transact(factor, s, 1, first, count);
+    ++n_updates_;
+  }
+  static void check_factor(double factor) {
+    if (!(factor > 0.0 && factor <= 1.0))
+      detail::throw_invalid("discount factor must be in (0, 1], got " + std::to_string(factor));
+  }
+  /// The one update path: A, b, P <- factor (A, b, P) + samples, prior refills; strong guarantee.
+  void transact(double factor, const sample* s, std::size_t n, std::size_t first, std::size_t count);
+  /// Sherman-Morrison rank-one step on the candidate (ws_.inv, ws_.theta) along u_; false if the
+  /// denominator is too small to trust.
+  bool candidate_rank_one(double weight, double y_minus_pred, double s, double& ld) noexcept;
+  /// Factors `a` and solves A^-1 and theta = A^-1 b into ws_.inv / ws_.theta; false if A is
+  /// not numerically positive definite or a result is not finite. Changes nothing but ws_.
+  bool solve_candidate(const matrix_type& a, const vector_type& b, double& ld);
   void journal_push(const detail::stats_change& c) noexcept;
 
   double reg_ = 1.0;
@@ -217,19 +303,22 @@ class ridge_stats {
   std::uint64_t n_updates_ = 0;
   std::uint64_t since_refresh_ = 0;
   std::uint64_t refresh_period_ = default_refresh_period;
-  vector_type u_;  // scratch: A^-1 x
-  // Cholesky workspace, reused by refresh(). Copies start empty: an Eigen::LLT that has not
-  // computed anything holds an uninitialised status, which must not be copied.
-  struct llt_workspace {
+  vector_type u_;  // scratch: A^-1 x (also the journal's direction source)
+  // Candidate state and Cholesky workspace, reused between calls. Copies start empty: an
+  // Eigen::LLT that has not computed anything holds an uninitialised status, which must not be
+  // copied, and scratch need not travel with the object.
+  struct workspace {
     Eigen::LLT<matrix_type> llt;
-    llt_workspace() = default;
-    llt_workspace(const llt_workspace&) noexcept {}
-    llt_workspace(llt_workspace&&) noexcept {}
-    llt_workspace& operator=(const llt_workspace&) noexcept { return *this; }
-    llt_workspace& operator=(llt_workspace&&) noexcept { return *this; }
-    ~llt_workspace() = default;
+    matrix_type a, inv;
+    vector_type b, theta, prior, refill;
+    workspace() = default;
+    workspace(const workspace&) noexcept {}
+    workspace(workspace&&) noexcept {}
+    workspace& operator=(const workspace&) noexcept { return *this; }
+    workspace& operator=(workspace&&) noexcept { return *this; }
+    ~workspace() = default;
   };
-  llt_workspace ws_;
+  workspace ws_;
   std::array<detail::stats_change, journal_capacity> journal_{};
   std::array<vector_type, journal_capacity> dirs_{};
   std::size_t journal_size_ = 0;
@@ -262,6 +351,8 @@ ridge_stats<Dim>::ridge_stats(std::size_t dim, double reg) {
   a_.diagonal() = prior_;
   inv_.diagonal().setConstant(1.0 / reg);
   log_det_ = static_cast<double>(dim) * std::log(reg);
+  if (!std::isfinite(1.0 / reg) || !std::isfinite(log_det_))
+    detail::throw_invalid("reg " + std::to_string(reg) + " is too small (1/reg overflows)");
 }
 
 template <int Dim>
@@ -275,14 +366,12 @@ ridge_stats<Dim>::ridge_stats(const Eigen::Ref<const Eigen::VectorXd>& prior) {
   a_.diagonal() = prior_;
   inv_.diagonal() = prior_.cwiseInverse();
   log_det_ = prior_.array().log().sum();
+  if (!detail::all_finite(inv_) || !std::isfinite(log_det_) || !std::isfinite(reg_))
+    detail::throw_invalid("prior diagonal is too small or too large (1/prior or log det overflows)");
 }
 
 template <int Dim>
-void ridge_stats<Dim>::check_sample(const Eigen::Ref<const vector_type>& x, double y,
-                                    double weight) const {
-  if (static_cast<std::size_t>(x.size()) != dim())
-    detail::throw_invalid("context has length " + std::to_string(x.size()) + ", expected " +
-                          std::to_string(dim()));
+void ridge_stats<Dim>::check_sample(const vref& x, double y, double weight) const {
   if (!detail::all_finite(x)) detail::throw_invalid("context contains NaN or infinity");
   if (!std::isfinite(y)) detail::throw_invalid("reward/delay is NaN or infinite");
   if (!(weight > 0.0) || !std::isfinite(weight))
@@ -301,60 +390,146 @@ void ridge_stats<Dim>::journal_push(const detail::stats_change& c) noexcept {
 }
 
 template <int Dim>
-void ridge_stats<Dim>::rank_one(const Eigen::Ref<const vector_type>& x, double y, double weight) {
+bool ridge_stats<Dim>::candidate_rank_one(double weight, double y_minus_pred, double s,
+                                          double& ld) noexcept {
   // Sherman-Morrison: (A + w x x^T)^-1 = A^-1 - g u u^T, u = A^-1 x, g = w / (1 + w x^T u).
-  u_.noalias() = inv_ * x;
-  const double s = x.dot(u_);
+  // A tiny or non-positive denominator means the incremental inverse lost accuracy (downdates
+  // or extreme scales): the caller falls back to a Cholesky solve.
   const double den = 1.0 + weight * s;
-  a_.noalias() += weight * x * x.transpose();
-  b_.noalias() += (weight * y) * x;
-  // A tiny or non-positive denominator means the incremental inverse lost accuracy (only
-  // possible for downdates or extreme scales): fall back to a Cholesky recompute.
-  if (!(den > 1e-8) || !std::isfinite(den)) {
-    (void)refresh();
-    return;
-  }
+  if (!(den > 1e-8) || !std::isfinite(den)) return false;
   const double g = weight / den;
-  const double step = g * (y - x.dot(theta_));
-  inv_.noalias() -= g * u_ * u_.transpose();
-  theta_.noalias() += step * u_;
-  log_det_ += std::log(den);
+  const double step = g * y_minus_pred;
+  ws_.inv.noalias() -= g * u_ * u_.transpose();
+  ws_.theta.noalias() += step * u_;
+  ld += std::log(den);
   journal_push({detail::stats_change::rank_one, g, step, 1.0});
+  return true;
 }
 
 template <int Dim>
-void ridge_stats<Dim>::after_update() {
-  ++since_refresh_;
-  if (refresh_period_ != 0 && since_refresh_ >= refresh_period_) (void)refresh();
+bool ridge_stats<Dim>::solve_candidate(const matrix_type& a, const vector_type& b, double& ld) {
+  auto& llt = ws_.llt;
+  llt.compute(a);
+  if (llt.info() != Eigen::Success) return false;
+  const matrix_type& l = llt.matrixLLT();
+  double sum = 0.0;
+  for (Eigen::Index i = 0; i < l.rows(); ++i) sum += std::log(l(i, i));
+  if (!std::isfinite(sum)) return false;
+  const auto n = static_cast<Eigen::Index>(dim());
+  ws_.inv.setIdentity(n, n);
+  llt.solveInPlace(ws_.inv);
+  for (Eigen::Index j = 0; j < ws_.inv.cols(); ++j)  // symmetrise in place (no temporary)
+    for (Eigen::Index i = j + 1; i < ws_.inv.rows(); ++i) {
+      const double v = 0.5 * (ws_.inv(i, j) + ws_.inv(j, i));
+      ws_.inv(i, j) = v;
+      ws_.inv(j, i) = v;
+    }
+  ws_.theta = b;
+  llt.solveInPlace(ws_.theta);
+  if (!detail::all_finite(ws_.inv) || !detail::all_finite(ws_.theta)) return false;
+  ld = 2.0 * sum;
+  return true;
 }
 
 template <int Dim>
-void ridge_stats<Dim>::add(const Eigen::Ref<const vector_type>& x, double y, double weight) {
-  check_sample(x, y, weight);
-  rank_one(x, y, weight);
-  ++n_updates_;
-  after_update();
-}
-
-template <int Dim>
-void ridge_stats<Dim>::remove(const Eigen::Ref<const vector_type>& x, double y, double weight) {
-  check_sample(x, y, weight);
-  rank_one(x, y, -weight);
-  if (n_updates_ > 0) --n_updates_;
-  after_update();
+void ridge_stats<Dim>::transact(double factor, const sample* s, std::size_t n, std::size_t first,
+                                std::size_t count) {
+  // 1. Magnitude bounds of the new A and b, before anything is computed.
+  double amax = factor * a_.cwiseAbs().maxCoeff();
+  double bmax = factor * b_.cwiseAbs().maxCoeff();
+  for (std::size_t i = 0; i < n; ++i) {
+    const double xm = s[i].x->cwiseAbs().maxCoeff();
+    amax += std::abs(s[i].w) * xm * xm;
+    bmax += std::abs(s[i].w * s[i].y) * xm;
+  }
+  amax += reg_;  // refills add at most reg per diagonal entry
+  if (!std::isfinite(amax) || !std::isfinite(bmax))
+    detail::throw_invalid("sample too large: A or b would overflow (|x|^2 * weight or "
+                          "|reward * weight| * |x| near the double range)");
+  // 2. Candidate A, b and prior (same operations, in the same order, as in-place updates).
+  const auto d = static_cast<Eigen::Index>(dim());
+  ws_.a = a_;
+  ws_.b = b_;
+  ws_.prior = prior_;
+  if (factor != 1.0) {
+    ws_.a *= factor;
+    ws_.b *= factor;
+    ws_.prior *= factor;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    ws_.a.noalias() += s[i].w * *s[i].x * s[i].x->transpose();
+    ws_.b.noalias() += (s[i].w * s[i].y) * *s[i].x;
+  }
+  ws_.refill.setZero(d);
+  for (std::size_t c = 0; c < count; ++c) {
+    const auto j = static_cast<Eigen::Index>((first + c) % dim());
+    const double missing = reg_ - ws_.prior(j);
+    if (missing > 0.0) {
+      ws_.refill(j) += missing;
+      ws_.a(j, j) += missing;
+      ws_.prior(j) += missing;
+    }
+  }
+  if (!(ws_.prior.minCoeff() > 0.0))
+    detail::throw_invalid("discounting underflows the prior to 0 (factor too small)");
+  // 3. Derived state: Sherman-Morrison on a copy, or a Cholesky solve when a refresh is due or
+  // the incremental path cannot be trusted.
+  const std::size_t journal_size = journal_size_;
+  const bool journal_reset = journal_reset_;
+  const bool due = refresh_period_ != 0 && since_refresh_ + (n == 0 ? 1 : n) >= refresh_period_;
+  bool fast = !due;
+  double ld = log_det_;
+  if (fast) {
+    ws_.inv = inv_;
+    ws_.theta = theta_;
+    if (factor != 1.0) {
+      ws_.inv *= 1.0 / factor;
+      ld += static_cast<double>(dim()) * std::log(factor);
+      journal_push({detail::stats_change::scale, 0.0, 0.0, factor});
+    }
+    for (std::size_t i = 0; i < n && fast; ++i) {
+      const vref& x = *s[i].x;
+      u_.noalias() = ws_.inv * x;
+      fast = candidate_rank_one(s[i].w, s[i].y - x.dot(ws_.theta), x.dot(u_), ld);
+    }
+    for (Eigen::Index j = 0; j < d && fast; ++j) {
+      const double amount = ws_.refill(j);
+      if (!(amount > 0.0)) continue;
+      // Rank-one update along e_j with y = 0: b unchanged.
+      u_ = ws_.inv.col(j);
+      fast = candidate_rank_one(amount, -ws_.theta(j), u_(j), ld);
+    }
+    fast = fast && std::isfinite(ld) && detail::all_finite(ws_.inv) && detail::all_finite(ws_.theta);
+  }
+  if (!fast && !solve_candidate(ws_.a, ws_.b, ld)) {
+    journal_size_ = journal_size;
+    journal_reset_ = journal_reset;
+    detail::throw_invalid(n == 2 || (n == 1 && s[0].w < 0.0)
+                              ? "removing the sample leaves A not numerically positive definite"
+                              : "update rejected: A would not be numerically positive definite or "
+                                "A^-1 / theta would not be finite");
+  }
+  // 4. Commit (no throw below).
+  a_.swap(ws_.a);
+  b_.swap(ws_.b);
+  prior_.swap(ws_.prior);
+  inv_.swap(ws_.inv);
+  theta_.swap(ws_.theta);
+  log_det_ = ld;
+  if (fast) {
+    since_refresh_ += n;
+  } else {
+    since_refresh_ = 0;
+    journal_size_ = 0;
+    journal_reset_ = true;
+  }
 }
 
 template <int Dim>
 void ridge_stats<Dim>::scale(double factor) {
-  if (!(factor > 0.0 && factor <= 1.0))
-    detail::throw_invalid("discount factor must be in (0, 1], got " + std::to_string(factor));
+  check_factor(factor);
   if (factor == 1.0) return;
-  a_ *= factor;
-  b_ *= factor;
-  prior_ *= factor;
-  inv_ *= 1.0 / factor;
-  log_det_ += static_cast<double>(dim()) * std::log(factor);
-  journal_push({detail::stats_change::scale, 0.0, 0.0, factor});
+  transact(factor, nullptr, 0, 0, 0);
 }
 
 template <int Dim>
@@ -363,7 +538,9 @@ void ridge_stats<Dim>::add_prior(std::size_t j, double amount) {
   if (!(amount > 0.0) || !std::isfinite(amount))
     detail::throw_invalid("prior amount must be finite and > 0");
   const auto k = static_cast<Eigen::Index>(j);
-  // Rank-one update along e_j with y = 0: b unchanged.
+  if (!std::isfinite(a_(k, k) + amount)) detail::throw_invalid("prior amount overflows A");
+  // Rank-one update along e_j with y = 0: b unchanged. The denominator is >= 1 and the update
+  // shrinks A^-1, so nothing can overflow.
   u_ = inv_.col(k);
   const double den = 1.0 + amount * u_(k);
   a_(k, k) += amount;
@@ -378,32 +555,20 @@ void ridge_stats<Dim>::add_prior(std::size_t j, double amount) {
 
 template <int Dim>
 status ridge_stats<Dim>::refresh() {
-  since_refresh_ = 0;
-  auto& llt = ws_.llt;
-  llt.compute(a_);
-  if (llt.info() != Eigen::Success) return status::numerical_issue;
-  const matrix_type& l = llt.matrixLLT();
   double ld = 0.0;
-  for (Eigen::Index i = 0; i < l.rows(); ++i) ld += std::log(l(i, i));
-  if (!std::isfinite(ld)) return status::numerical_issue;
-  inv_.setIdentity();
-  llt.solveInPlace(inv_);
-  for (Eigen::Index j = 0; j < inv_.cols(); ++j)  // symmetrise in place (no temporary)
-    for (Eigen::Index i = j + 1; i < inv_.rows(); ++i) {
-      const double v = 0.5 * (inv_(i, j) + inv_(j, i));
-      inv_(i, j) = v;
-      inv_(j, i) = v;
-    }
-  theta_ = b_;
-  llt.solveInPlace(theta_);
-  log_det_ = 2.0 * ld;
+  if (!solve_candidate(a_, b_, ld)) return status::numerical_issue;
+  inv_.swap(ws_.inv);
+  theta_.swap(ws_.theta);
+  log_det_ = ld;
+  since_refresh_ = 0;
   journal_reset_ = true;
   journal_size_ = 0;
   return status::ok;
 }
 
 template <int Dim>
-void ridge_stats<Dim>::add_statistics(const matrix_type& dA, const vector_type& db,
+void ridge_stats<Dim>::add_statistics(const Eigen::Ref<const Eigen::MatrixXd>& dA,
+                                      const Eigen::Ref<const Eigen::VectorXd>& db,
                                       std::uint64_t n_samples) {
   const auto n = static_cast<Eigen::Index>(dim());
   if (dA.rows() != n || dA.cols() != n || db.size() != n)
@@ -417,15 +582,21 @@ void ridge_stats<Dim>::add_statistics(const matrix_type& dA, const vector_type& 
     detail::throw_invalid("statistics matrix is not symmetric");
   if (dA.diagonal().minCoeff() < -1e-9 * scale_ref)
     detail::throw_invalid("statistics matrix has a negative diagonal (not positive semidefinite)");
-  matrix_type a_new = a_ + 0.5 * (dA + dA.transpose());
-  Eigen::LLT<matrix_type> llt(a_new);
-  if (llt.info() != Eigen::Success)
-    detail::throw_invalid("adding the statistics leaves A not positive definite");
+  ws_.a = a_ + 0.5 * (dA + dA.transpose());
+  ws_.b = b_ + db;
+  double ld = 0.0;
+  if (!detail::all_finite(ws_.a) || !detail::all_finite(ws_.b) || !solve_candidate(ws_.a, ws_.b, ld))
+    detail::throw_invalid("adding the statistics leaves A not positive definite or not finite");
   // Commit (no throw below).
-  a_ = a_new;
-  b_ += db;
+  a_.swap(ws_.a);
+  b_.swap(ws_.b);
+  inv_.swap(ws_.inv);
+  theta_.swap(ws_.theta);
+  log_det_ = ld;
   n_updates_ += n_samples;
-  (void)refresh();
+  since_refresh_ = 0;
+  journal_reset_ = true;
+  journal_size_ = 0;
 }
 
 template <int Dim>
@@ -450,18 +621,22 @@ void ridge_stats<Dim>::set_ridge(const ridge_stats& other) {
 
 template <int Dim>
 void ridge_stats<Dim>::encode(incision::detail::byte_writer& w) const {
+  // The derived fields as a refresh gives them (decode recomputes them the same way); if A
+  // cannot be factored the incremental values are written and decode will reject them.
+  ridge_stats c = *this;
+  (void)c.refresh();  // status ignored on purpose: see the comment above
   const std::size_t d = dim();
   w.u32(static_cast<std::uint32_t>(d));
   w.f64(reg_);
   w.u64(n_updates_);
   w.u64(since_refresh_);
   w.u64(refresh_period_);
-  w.f64(log_det_);
+  w.f64(c.log_det_);
   w.f64s({prior_.data(), d});
   w.f64s({b_.data(), d});
-  w.f64s({theta_.data(), d});
+  w.f64s({c.theta_.data(), d});
   w.f64s({a_.data(), d * d});
-  w.f64s({inv_.data(), d * d});
+  w.f64s({c.inv_.data(), d * d});
 }
 
 template <int Dim>
@@ -495,8 +670,11 @@ ridge_stats<Dim> ridge_stats<Dim>::decode(incision::detail::byte_reader& r) {
   const double scale_ref = std::max(1.0, s.a_.cwiseAbs().maxCoeff());
   if ((s.a_ - s.a_.transpose()).cwiseAbs().maxCoeff() > 1e-9 * scale_ref)
     r.fail("ridge statistics: A is not symmetric");
-  Eigen::LLT<matrix_type> llt(s.a_);
-  if (llt.info() != Eigen::Success) r.fail("ridge statistics: A is not positive definite");
+  // Derived state is recomputed, never trusted (an edited A^-1 or theta must not steer).
+  const std::uint64_t since = s.since_refresh_;
+  if (s.refresh() != status::ok)
+    r.fail("ridge statistics: A is not numerically positive definite");
+  s.since_refresh_ = since;
   s.journal_reset_ = true;
   return s;
 }

@@ -10,15 +10,17 @@
 /// The on-device arm observes nothing; its delay is its front-end delay.
 #pragma once
 
-#include <incision/bandit/ridge_stats.hpp>
+#include <incision/bandit/detail/error.hpp>
 #include <incision/config.hpp>
+#include <incision/detail/random.hpp>
 #include <incision/error.hpp>
 
 #include <Eigen/Core>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <random>
+#include <limits>
 #include <string>
 
 INCISION_BEGIN_NAMESPACE
@@ -85,9 +87,14 @@ simulation_summary simulate_table(Learner& learner, const Eigen::MatrixBase<Tabl
 /// @param thetas S x d, one delay parameter vector per segment (raw context space).
 /// @param segment_frames S frame counts; the stream has their sum of frames.
 /// @param noise standard deviation of the Gaussian delay noise (>= 0).
+/// @param seed seeds incision::detail::random_stream (portable: the same seed gives the same
+/// stream with any standard library). Per frame: one uniform for the key-frame draw if
+/// key_prob > 0, then one normal if the chosen arm offloads.
 /// @param key_prob probability that a frame is a key frame (weight l_key, else l_nonkey).
 /// @param arms_out receives the chosen arm per frame (size = total frames).
 /// @param delay_out receives the realised end-to-end delay per frame (same size), or empty.
+/// @throws invalid_argument on bad shapes, a negative frame count, frame counts whose sum
+/// overflows, or outputs not sized to the sum (before any frame runs: learner unchanged).
 template <class Learner>
 simulation_summary simulate_linear(Learner& learner,
                                    const Eigen::Ref<const Eigen::MatrixXd>& thetas,
@@ -102,16 +109,23 @@ simulation_summary simulate_linear(Learner& learner,
   if (!detail::all_finite(thetas)) detail::throw_invalid("thetas contain NaN or infinity");
   if (!(noise >= 0.0) || !std::isfinite(noise)) detail::throw_invalid("noise must be finite and >= 0");
   if (!(key_prob >= 0.0 && key_prob <= 1.0)) detail::throw_invalid("key_prob must be in [0, 1]");
+  // Frame counts: each >= 0 and their sum representable, checked before the outputs (whose
+  // sizes must equal the sum) and before anything runs.
   std::int64_t total = 0;
   for (Eigen::Index s = 0; s < segment_frames.size(); ++s) {
-    if (segment_frames(s) < 0) detail::throw_invalid("segment frame counts must be >= 0");
-    total += segment_frames(s);
+    const std::int64_t f = segment_frames(s);
+    if (f < 0)
+      detail::throw_invalid("segment " + std::to_string(s) + " has a negative frame count " +
+                            std::to_string(f));
+    if (f > std::numeric_limits<std::int64_t>::max() - total)
+      detail::throw_invalid("the segment frame counts sum past 2^63 - 1 frames");
+    total += f;
   }
   if (arms_out.size() != total || (delay_out.size() != 0 && delay_out.size() != total))
-    detail::throw_invalid("outputs must have one entry per frame (" + std::to_string(total) + ")");
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> gauss(0.0, 1.0);
-  std::bernoulli_distribution key(key_prob);
+    detail::throw_invalid("outputs must have one entry per frame (" + std::to_string(total) +
+                          "), got " + std::to_string(arms_out.size()) + " and " +
+                          std::to_string(delay_out.size()));
+  incision::detail::random_stream rng(seed);  // portable: same seed, same stream everywhere
   const auto& front = learner.front_delay();
   const double l_key = learner.options().l_key;
   const double l_nonkey = learner.options().l_nonkey;
@@ -131,12 +145,12 @@ simulation_summary simulate_linear(Learner& learner,
       }
     }
     for (std::int64_t i = 0; i < segment_frames(s); ++i, ++t) {
-      const bool kf = key_prob > 0.0 && key(rng);
+      const bool kf = key_prob > 0.0 && rng.bernoulli(key_prob);
       const std::size_t a = learner.select_weighted(kf ? l_key : l_nonkey);
       const auto ai = static_cast<Eigen::Index>(a);
       double delay = front(ai);
       if (!learner.is_local_arm(a)) {
-        const double off = expected(ai) + noise * gauss(rng);
+        const double off = expected(ai) + noise * rng.normal();
         delay += off;
         learner.update(a, off);
       }

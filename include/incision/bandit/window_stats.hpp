@@ -6,8 +6,10 @@
 /// update) and, once W samples are held, removes the oldest one (Sherman-Morrison downdate).
 /// Downdates lose accuracy faster than updates, so the ridge statistics' periodic Cholesky
 /// refresh (every `refresh_period()` updates, default 1024) keeps A^-1 exact; a numerically
-/// doubtful downdate triggers an immediate refresh. Samples are kept in a preallocated ring
-/// buffer of W x d doubles, so observing never allocates.
+/// doubtful downdate triggers an immediate refresh. Samples are kept in a ring buffer of W x d
+/// doubles, allocated whole by the constructor, so observing never allocates; a restored window
+/// allocates only the samples its snapshot holds (a snapshot cannot make the reader allocate
+/// more than its own size suggests) and its ring grows geometrically until the window is full.
 #pragma once
 
 #include <incision/bandit/concepts.hpp>
@@ -17,6 +19,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,26 +47,33 @@ class window_stats {
     if (window > max_doubles / (dim + 1))
       detail::throw_invalid("window " + std::to_string(window) + " is too large for dimension " +
                             std::to_string(dim));
+    window_ = window;
     allocate(window);
   }
 
   [[nodiscard]] std::size_t dim() const noexcept { return ridge_.dim(); }
-  [[nodiscard]] std::size_t window() const noexcept { return static_cast<std::size_t>(ys_.size()); }
+  [[nodiscard]] std::size_t window() const noexcept { return window_; }
+  /// @brief Slots allocated for samples (the window once it has filled; a restored window
+  /// starts with only the samples its snapshot held).
+  [[nodiscard]] std::size_t capacity() const noexcept { return static_cast<std::size_t>(ys_.size()); }
   /// @brief Samples currently in the window.
   [[nodiscard]] std::size_t held() const noexcept { return count_; }
   [[nodiscard]] const ridge_type& ridge() const noexcept { return ridge_; }
 
   /// @brief Adds (x, y); once the window is full, removes the oldest sample. O(d^2).
   /// @throws invalid_argument for a bad sample (statistics unchanged).
-  void observe(const Eigen::Ref<const vector_type>& x, double y) {
+  template <class Derived>
+  void observe(const Eigen::MatrixBase<Derived>& x, double y) {
     ridge_.validate_sample(x, y);
-    ridge_.add(x, y);
-    const auto slot = static_cast<Eigen::Index>(head_);
     if (count_ == window()) {
-      ridge_.remove(xs_.col(slot), ys_(slot));
+      const auto slot = static_cast<Eigen::Index>(head_);
+      ridge_.replace(x, y, xs_.col(slot), ys_(slot));
     } else {
+      if (count_ == capacity()) grow();  // may throw bad_alloc: nothing changed yet
+      ridge_.add(x, y);
       ++count_;
     }
+    const auto slot = static_cast<Eigen::Index>(head_);
     xs_.col(slot) = x;
     ys_(slot) = y;
     head_ = (head_ + 1) % window();
@@ -100,7 +110,9 @@ class window_stats {
     if (count > window) r.fail("window sample count exceeds the window");
     if (count > r.remaining() / 8 / (d + 1)) r.fail("window samples truncated");
     window_stats s(std::move(ridge));
-    s.allocate(static_cast<std::size_t>(window));
+    s.window_ = static_cast<std::size_t>(window);
+    // Only the held samples (backed by bytes present); the ring grows as samples arrive.
+    s.allocate(static_cast<std::size_t>(count));
     for (std::uint64_t i = 0; i < count; ++i) {
       const auto slot = static_cast<Eigen::Index>(i);
       s.ys_(slot) = r.f64();
@@ -114,13 +126,21 @@ class window_stats {
 
  private:
   explicit window_stats(ridge_type ridge) : ridge_(std::move(ridge)) {}
-  void allocate(std::size_t window) {
-    xs_.setZero(static_cast<Eigen::Index>(dim()), static_cast<Eigen::Index>(window));
-    ys_.setZero(static_cast<Eigen::Index>(window));
+  void allocate(std::size_t slots) {
+    xs_.setZero(static_cast<Eigen::Index>(dim()), static_cast<Eigen::Index>(slots));
+    ys_.setZero(static_cast<Eigen::Index>(slots));
+  }
+  // Before the window first fills, samples sit in slots [0, count) (head == count), so the
+  // ring can grow by keeping its prefix. Geometric growth: amortised O(d) per observation.
+  void grow() {
+    const std::size_t want = std::min(window_, std::max<std::size_t>(16, 2 * capacity()));
+    xs_.conservativeResize(Eigen::NoChange, static_cast<Eigen::Index>(want));
+    ys_.conservativeResize(static_cast<Eigen::Index>(want));
   }
   ridge_type ridge_;
   Eigen::Matrix<double, Dim, Eigen::Dynamic> xs_;
   Eigen::VectorXd ys_;
+  std::size_t window_ = 1;
   std::size_t count_ = 0;
   std::size_t head_ = 0;
 };
