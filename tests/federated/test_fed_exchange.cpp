@@ -1,5 +1,5 @@
 // The round trip written once: exchange() against the messages sent by hand, run_lockstep()
-// against a hand-written loop, validation before any change; and the deprecated bandit/ names.
+// against a hand-written loop, validation before any change.
 #include <incision/federated/aggregator.hpp>
 #include <incision/federated/exchange.hpp>
 #include <incision/federated/linucb_dw.hpp>
