@@ -3,7 +3,9 @@
 // Raw inputs rarely pass the envelope's CRC, so half of the runs instead mutate the payload of a
 // valid snapshot with the input bytes and re-seal it with a correct checksum, which drives the
 // decoders' own field validation. A restored learner must re-snapshot identically after a
-// round trip and survive a select/update.
+// round trip and survive a select/update: a select or update may be rejected with
+// invalid_argument (a NaN score, or a sample whose result the numerical rule refuses), and a
+// rejected one must leave the learner's snapshot unchanged.
 #include <incision/bandit.hpp>
 
 #include <Eigen/Core>
@@ -17,6 +19,17 @@
 namespace ib = incision::bandit;
 
 namespace {
+
+/// Runs `step` on `l`; a rejection (invalid_argument) must leave the learner unchanged.
+template <class Learner, class Step>
+void rejected_or_done(Learner& l, Step step) {
+  const auto before = l.snapshot();
+  try {
+    step();
+  } catch (const incision::invalid_argument&) {
+    if (l.snapshot() != before) std::abort();
+  }
+}
 
 Eigen::MatrixXd small_contexts() {
   Eigen::MatrixXd c(4, 3);
@@ -36,8 +49,10 @@ void exercise_mu(std::span<const std::byte> bytes) {
     auto l = Learner::restore(bytes);
     const auto again = l.snapshot();
     if (Learner::restore(again).snapshot() != again) std::abort();
-    const auto a = l.select(false);
-    l.update(a, 0.5);
+    std::size_t a = 0;
+    bool picked = false;
+    rejected_or_done(l, [&] { a = l.select(false); picked = true; });
+    if (picked) rejected_or_done(l, [&] { l.update(a, 0.5); });
   } catch (const incision::parse_error&) {
   }
 }
@@ -49,7 +64,9 @@ void exercise_linucb(std::span<const std::byte> bytes) {
     const auto again = l.snapshot();
     if (Learner::restore(again).snapshot() != again) std::abort();
     Eigen::MatrixXd x = Eigen::MatrixXd::Ones(2, static_cast<Eigen::Index>(l.dim()));
-    l.update(x.row(static_cast<Eigen::Index>(l.select(x))).transpose(), 1.0);
+    std::size_t a = 0;
+    rejected_or_done(l, [&] { a = l.select(x); });
+    rejected_or_done(l, [&] { l.update(x.row(static_cast<Eigen::Index>(a)).transpose(), 1.0); });
   } catch (const incision::parse_error&) {
   }
 }
@@ -61,7 +78,9 @@ void exercise_disjoint(std::span<const std::byte> bytes) {
     const auto again = l.snapshot();
     if (Learner::restore(again).snapshot() != again) std::abort();
     Eigen::VectorXd x = Eigen::VectorXd::Ones(static_cast<Eigen::Index>(l.dim()));
-    l.update(l.select(x), x, 1.0);
+    std::size_t a = 0;
+    rejected_or_done(l, [&] { a = l.select(x); });
+    rejected_or_done(l, [&] { l.update(a, x, 1.0); });
   } catch (const incision::parse_error&) {
   }
 }
