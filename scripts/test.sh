@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: the C++ suite (doctest, examples, compile-fail
 # checks, consumer projects, one minimal run of each Google Benchmark suite), the same C++ suite
-# under ASan + UBSan, a bounded libFuzzer run of every parser, and pytest.
+# under ASan + UBSan, the threaded tests (exec, net) under TSan, a bounded libFuzzer run of every parser, and pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -27,6 +27,21 @@ configure build/asan "-DINCISION_SANITIZE=address;undefined" -DINCISION_BUILD_EX
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
 cmake --build build/asan -j "$jobs"
 ctest --test-dir build/asan -j "$jobs" --output-on-failure -LE consumer
+
+echo "== ThreadSanitizer: the threaded tests only (exec, net) (build/tsan)"
+# Only test_exec and test_net (the edge server's worker threads, the device threads of the load
+# test); the Asio headers are system headers and are instrumented as compiled here.
+configure build/tsan -DINCISION_SANITIZE=thread -DINCISION_BUILD_EXAMPLES=OFF -DINCISION_VERIFY_HEADERS=OFF \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+tsan_targets=()
+for t in test_exec test_net; do
+  if cmake --build build/tsan --target help | grep -q "^$t:"; then tsan_targets+=("$t"); fi
+done
+if ((${#tsan_targets[@]})); then
+  cmake --build build/tsan -j "$jobs" --target "${tsan_targets[@]}" incision-edge 2>/dev/null ||
+    cmake --build build/tsan -j "$jobs" --target "${tsan_targets[@]}"
+  for t in "${tsan_targets[@]}"; do TSAN_OPTIONS=halt_on_error=1 "build/tsan/tests/$t"; done
+fi
 
 echo "== libFuzzer targets (parsers of snapshots, graph files and messages)"
 bash scripts/fuzz.sh "${INCISION_FUZZ_SECONDS:-15}"
