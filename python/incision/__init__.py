@@ -27,8 +27,9 @@ __all__ = [
 def __getattr__(name: str):
     # incision.plot imports on first use (it is light, but keeps `import incision` minimal);
     # incision.torch stays an explicit import (it imports torch).
-    if name == "plot":
+    # incision.exec too (it is missing from builds without xtensor, and says so when imported).
+    if name in ("plot", "exec"):
         import importlib
 
-        return importlib.import_module(".plot", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -164,6 +164,9 @@ TEST_CASE("linear, relu, add, concat and softmax equal the naive loop") {
 }
 
 TEST_CASE("batch norm folded into conv equals conv followed by batch norm") {
+  // bias=false is what the example networks use: the fold must create one bias per channel
+  for (const bool with_bias : {true, false}) {
+  CAPTURE(with_bias);
   ie::network net(9);
   const auto in = net.input("x", {1, 4, 6, 6});
   ie::conv2d_options o;
@@ -172,8 +175,11 @@ TEST_CASE("batch norm folded into conv equals conv followed by batch norm") {
   o.padding = 1;
   o.groups = 2;
   o.batch_norm = true;
+  o.bias = with_bias;
   const auto conv = net.conv2d("conv", in, o);
   const ie::op copy = net.at(conv);
+  CHECK(copy.bias.size() == 6);
+  CHECK(copy.raw_bias.size() == (with_bias ? 6U : 0U));
   ie::cpu_backend b(std::move(net));
   const ie::tensor x = ie::random_tensor({1, 4, 6, 6}, 3);
   const auto out = ie::run(b, x);
@@ -187,6 +193,7 @@ TEST_CASE("batch norm folded into conv equals conv followed by batch norm") {
                              copy.bn_beta(k));
     }
   CHECK(close(out[0].value, want, 1e-5));
+  }
 }
 
 TEST_CASE("weights come from mt19937_64's raw output with our own transform (portable)") {

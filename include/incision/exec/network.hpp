@@ -54,10 +54,15 @@ struct op {
   shape_type out_shape;
   layers::conv2d_geometry conv{};  ///< conv2d only
   layers::pool_geometry pool{};    ///< max_pool / avg_pool only
-  tensor weight, bias;             ///< conv2d (folded) and linear
+  // Absent parameters are empty (shape {0}): a default xarray is 0-d with ONE element, which the
+  // kernels would take for a bias.
+  tensor weight = tensor::from_shape({0});  ///< conv2d (folded) and linear
+  tensor bias = tensor::from_shape({0});    ///< conv2d (folded) and linear; empty: no bias
   /// Before folding (conv2d with batch norm): the drawn weight and bias and the batch-norm
   /// parameters, kept so a test can check the folding against conv followed by batch norm.
-  tensor raw_weight, raw_bias, bn_gamma, bn_beta, bn_mean, bn_var;
+  tensor raw_weight = tensor::from_shape({0}), raw_bias = tensor::from_shape({0});
+  tensor bn_gamma = tensor::from_shape({0}), bn_beta = tensor::from_shape({0});
+  tensor bn_mean = tensor::from_shape({0}), bn_var = tensor::from_shape({0});
   static constexpr float bn_eps = 1e-5F;
 };
 
