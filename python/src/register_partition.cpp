@@ -204,7 +204,7 @@ can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
         return on_graph(w, [&](const ip::layer_graph& g) { return ip::dsh(g, g, link, o); });
       },
       "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(), "grid"_a = 7, "levels"_a = 4,
-      "Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage, within 3x of optimal.");
+      "Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage; at most 3x the optimum with a free download (download_bandwidth=None), 4x with a finite one (grid <= 64, levels <= 16).");
   m.def(
       "chain_scan",
       [](const py_graph& w, double bandwidth, double rtt, std::optional<double> download_bandwidth) {

@@ -252,7 +252,7 @@ def dads(graph: LayerGraph, bandwidth: typing.SupportsFloat | typing.SupportsInd
     """
 def dsh(graph: LayerGraph, bandwidth: typing.SupportsFloat | typing.SupportsIndex, rtt: typing.SupportsFloat | typing.SupportsIndex = 0.0, download_bandwidth: typing.SupportsFloat | typing.SupportsIndex | None = None, grid: typing.SupportsInt | typing.SupportsIndex = 7, levels: typing.SupportsInt | typing.SupportsIndex = 4) -> Plan:
     """
-    Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage, within 3x of optimal.
+    Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage; at most 3x the optimum with a free download (download_bandwidth=None), 4x with a finite one (grid <= 64, levels <= 16).
     """
 def dsl(graph: LayerGraph, bandwidth: typing.SupportsFloat | typing.SupportsIndex, rtt: typing.SupportsFloat | typing.SupportsIndex = 0.0, download_bandwidth: typing.SupportsFloat | typing.SupportsIndex | None = None, corrected: bool = True) -> Plan:
     """
