@@ -14,7 +14,7 @@ namespace ip = incision::partition;
 namespace {
 void exercise(const ip::layer_graph& g) {
   for (ip::layer_id v = 0; v < g.size(); ++v)
-    if (!ip::detail::valid_utf8(g[v].name) || !ip::detail::valid_utf8(g[v].type)) std::abort();
+    if (!incision::detail::valid_utf8(g[v].name) || !incision::detail::valid_utf8(g[v].type)) std::abort();
   const auto text = ip::to_json(g);
   const auto back = ip::from_json(text);
   if (ip::to_json(back) != text) std::abort();

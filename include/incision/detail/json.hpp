@@ -8,8 +8,8 @@
 #pragma once
 
 #include <incision/config.hpp>
+#include <incision/detail/utf8.hpp>
 #include <incision/error.hpp>
-#include <incision/partition/detail/utf8.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -221,7 +221,7 @@ class json_parser {
       const char c = peek();
       ++pos_;
       if (c == '"') {
-        if (!partition::detail::valid_utf8(out)) fail("string is not valid UTF-8");
+        if (!valid_utf8(out)) fail("string is not valid UTF-8");
         return out;
       }
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");

@@ -10,8 +10,8 @@
 
 #include <incision/config.hpp>
 #include <incision/detail/reserve.hpp>
+#include <incision/detail/utf8.hpp>
 #include <incision/error.hpp>
-#include <incision/partition/detail/utf8.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -167,7 +167,7 @@ inline std::string layer_graph::label(layer_id v) const {
 
 inline void layer_graph::check_text(std::string_view what, std::string_view text, layer_id id) {
   // the message shows no byte of the text: it must decode itself
-  if (!detail::valid_utf8(text))
+  if (!incision::detail::valid_utf8(text))
     INCISION_THROW(invalid_argument(incision::detail::message(
         "partition", "layer " + std::to_string(id) + ": " + std::string(what) + " is not valid UTF-8")));
 }

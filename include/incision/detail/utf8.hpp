@@ -1,6 +1,6 @@
 /// @file
-/// @brief UTF-8 validation of the text a layer graph stores (names, types): what Python and the
-/// JSON exporter hand on must decode. Internal.
+/// @brief UTF-8 validation of stored text (layer names and types, JSON strings): what Python and
+/// the JSON exporter hand on must decode. Internal.
 #pragma once
 
 #include <incision/config.hpp>
@@ -10,7 +10,7 @@
 #include <string_view>
 
 INCISION_BEGIN_NAMESPACE
-namespace partition::detail {
+namespace detail {
 
 /// @brief True when @p s is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates,
 /// nothing above U+10FFFF).
@@ -46,5 +46,5 @@ namespace partition::detail {
   return true;
 }
 
-}  // namespace partition::detail
+}  // namespace detail
 INCISION_END_NAMESPACE
