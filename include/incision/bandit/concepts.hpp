@@ -50,14 +50,14 @@ concept has_set_ridge = requires(S& s, const S& other, const ridge_stats<S::dim_
 /// @brief A statistics policy: how a linear learner accumulates (and possibly forgets) evidence.
 ///
 /// Syntactic requirements: `dim_at_compile_time`, `dim()`, `ridge()` returning the current
-/// @ref ridge_stats, `observe(x, y)`, `set_ridge(r)`, `merge(other)`, `clear_journal()`, `encode`/`decode`/`policy_tag`, and copy.
+/// `ridge_stats`, `observe(x, y)`, `set_ridge(r)`, `merge(other)`, `clear_journal()`, `encode`/`decode`/`policy_tag`, and copy.
 ///
 /// Semantic requirements: after `observe(x, y)` the ridge statistics reflect the sample (and
 /// whatever forgetting the policy applies), every change to them is either described by the
 /// ridge_stats change journal or flagged as a journal reset; `observe` validates its inputs
 /// (length, finiteness) and leaves the policy unchanged when it throws; O(d^2) per observe.
 ///
-/// Shipped models: @ref ridge_stats (never forgets), discounted_stats (D-LinUCB weights),
+/// Shipped models: `ridge_stats` (never forgets), discounted_stats (D-LinUCB weights),
 /// window_stats (sliding window).
 /// @code{.cpp}
 /// static_assert(incision::bandit::statistics_policy<incision::bandit::ridge_stats<7>>);

@@ -39,7 +39,7 @@ inline void check_alpha(double alpha) {
 
 /// @brief Shared-parameter LinUCB over a statistics policy.
 /// @tparam Dim context dimension at compile time, or Eigen::Dynamic.
-/// @tparam Stats a @ref statistics_policy (ridge_stats, discounted_stats, window_stats).
+/// @tparam Stats a `statistics_policy` (ridge_stats, discounted_stats, window_stats).
 template <int Dim = Eigen::Dynamic, class Stats = ridge_stats<Dim>>
 class linucb {
   static_assert(statistics_policy<Stats>,

@@ -64,7 +64,7 @@ struct mu_linucb_options {
 
 /// @brief muLinUCB (ANS) over a statistics policy (plain ridge by default, or a forgetting one).
 /// @tparam Dim context dimension at compile time (7 for the ANS tables) or Eigen::Dynamic.
-/// @tparam Stats a @ref statistics_policy over ridge_stats<Dim>.
+/// @tparam Stats a `statistics_policy` over ridge_stats<Dim>.
 template <int Dim = Eigen::Dynamic, class Stats = ridge_stats<Dim>>
 class mu_linucb {
   static_assert(statistics_policy<Stats>,

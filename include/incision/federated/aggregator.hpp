@@ -7,8 +7,8 @@
 /// G = sum w x x^T and g = sum w y x over every upload of every member, and serves them back. It
 /// never adds a regulariser or any device's offline prior; each device adds its own.
 ///
-/// The aggregator speaks only bytes (@ref fed_aggregator::handle), so the same object serves devices
-/// in the same process or behind any transport. Consistency rule shared with @ref fed_device: a
+/// The aggregator speaks only bytes (`fed_aggregator::handle`), so the same object serves devices
+/// in the same process or behind any transport. Consistency rule shared with `fed_linucb_dw`: a
 /// download includes every upload the group absorbed up to its version; a personal download also
 /// names the recipient's last included upload (acked_seq), so a device never counts its data twice.
 ///
@@ -16,7 +16,7 @@
 /// only if the group's Gram matrix G stays positive semi-definite (G + psd_slack I positive
 /// definite, checked by a Cholesky factorisation) with every entry at most max_statistic and the
 /// pooled count at most max_group_count; groups, devices, dimension, message size and the
-/// storage estimate @ref fed_aggregator::memory_bytes are capped by @ref fed_aggregator_options,
+/// storage estimate `fed_aggregator::memory_bytes` are capped by `fed_aggregator_options`,
 /// checked before anything is allocated. A refusal is a reject reply and changes nothing.
 ///
 /// Not thread-safe: one aggregator per thread, or external locking.

@@ -1,6 +1,6 @@
 /// @file
-/// @brief The device <-> edge round trip, written once: @ref exchange (upload -> ack -> personal
-/// download, in one process) and @ref run_lockstep (devices in lockstep over recorded delays).
+/// @brief The device <-> edge round trip, written once: `exchange` (upload -> ack -> personal
+/// download, in one process) and `run_lockstep` (devices in lockstep over recorded delays).
 #pragma once
 
 #include <incision/config.hpp>
@@ -47,7 +47,7 @@ exchange_result exchange(fed_linucb_dw<Dim>& device, fed_aggregator& edge) {
   return r;
 }
 
-/// @brief Chosen arms of @ref run_lockstep: one row per device, one column per frame.
+/// @brief Chosen arms of `run_lockstep`: one row per device, one column per frame.
 using lockstep_arms = Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 /// @brief One device's offloading delays: frames x arms, row-major.
 using delay_table = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

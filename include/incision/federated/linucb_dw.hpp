@@ -8,7 +8,7 @@
 /// device's offline early-exit experience; a regret bound). Everything below the abstract is our
 /// design, documented in docs/federated.md:
 ///
-/// - Acting: a @ref mu_linucb (ANS, Zhang, Chen, Xu, WWW 2021; forced sampling and key-frame
+/// - Acting: a `mu_linucb` (ANS, Zhang, Chen, Xu, WWW 2021; forced sampling and key-frame
 ///   weighting kept) whose statistics are
 ///   A = P + G + w_off * sum_offline x x^T + (own data not yet in G),  b likewise,
 ///   where P is the learner's prior (reg*I), G/g the group's pooled data from the last download.
@@ -100,7 +100,7 @@ class fed_linucb_dw {
   using vector_type = typename ridge_type::vector_type;
   using matrix_type = typename ridge_type::matrix_type;
 
-  /// @brief A device of type `group` over the given arms (see @ref mu_linucb for the arm model).
+  /// @brief A device of type `group` over the given arms (see `mu_linucb` for the arm model).
   /// @throws invalid_argument on device id 0, a bad group name, bad arms or bad options.
   fed_linucb_dw(std::uint64_t device_id, std::string group,
                 const Eigen::Ref<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>& contexts,
@@ -118,7 +118,7 @@ class fed_linucb_dw {
   /// @brief The registration message for the edge.
   [[nodiscard]] std::vector<std::byte> hello();
 
-  /// @brief Next frame's cut (see @ref mu_linucb::select).
+  /// @brief Next frame's cut (see `mu_linucb::select`).
   std::size_t select(bool key_frame) { return learner_.select(key_frame); }
   /// @brief Next frame's cut with an explicit key-frame weight L in [0, 1).
   std::size_t select_weighted(double L) { return learner_.select_weighted(L); }

@@ -20,7 +20,7 @@
 ///   kind 204 reject    protocol u16 | device_id u64 | seq u64 | code u16 | text str
 ///
 /// The decoders validate everything a receiver relies on (finite numbers, dimensions within
-/// @ref fed_max_dim, counts at most @ref fed_max_count and consistent with the bytes present,
+/// `fed_max_dim`, counts at most `fed_max_count` and consistent with the bytes present,
 /// non-negative weights and diagonal, known encodings and reject codes) and throw
 /// incision::parse_error otherwise; they never read past the buffer and never allocate more than
 /// the buffer can describe.
