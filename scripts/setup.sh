@@ -4,7 +4,8 @@
 # Idempotent: a second run only checks. Source it or run it; other scripts call it.
 #   INCISION_SETUP_PROFILE=demo: only what the Python package and the demo need (compiler, CMake,
 #     venv; Eigen from PyPI, numpy, matplotlib); default "test" adds Debian's Eigen, xtensor,
-#     doctest, Google Benchmark (its suites run once in the tests), clang and its runtime.
+#     doctest, Google Benchmark (its suites run once in the tests), clang and its runtime, and the
+#     documentation tools (doxygen; Sphinx and friends from requirements/docs.txt).
 #   INCISION_SETUP_TORCH=0 leaves out PyTorch (requirements/torch.txt, several GB), which the
 #     test profile installs for the incision.torch tests (they skip without it).
 #   INCISION_SETUP_BENCH=1 also installs the benchmark peers (LEMON, Boost, MABWiser,
@@ -17,7 +18,7 @@ profile="${INCISION_SETUP_PROFILE:-test}"
 debs=(g++ cmake python3-venv)
 if [[ "$profile" != demo ]]; then
   # The demo takes Eigen from PyPI (cmeel-eigen in requirements/demo.txt) when the system has none.
-  debs+=(libeigen3-dev xtensor-dev doctest-dev libbenchmark-dev clang libasio-dev)
+  debs+=(libeigen3-dev xtensor-dev doctest-dev libbenchmark-dev clang libasio-dev doxygen)
 fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then
   debs+=(libbenchmark-dev liblemon-dev libboost-graph-dev)
@@ -70,6 +71,7 @@ reqs=(requirements/dev.txt)
 if [[ "$profile" == demo ]]; then reqs=(requirements/demo.txt); fi
 if [[ "$profile" != demo && "${INCISION_SETUP_TORCH:-1}" == 1 ]]; then reqs+=(requirements/torch.txt); fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then reqs+=(requirements/bench.txt); fi
+if [[ "$profile" != demo ]]; then reqs+=(requirements/docs.txt); fi  # the site, built by the tests
 stamp=.venv/.incision-requirements
 want="$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$stamp" ]] || ! grep -qx "$want" "$stamp"; then

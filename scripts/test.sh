@@ -46,5 +46,8 @@ fi
 echo "== libFuzzer targets (parsers of snapshots, graph files and messages)"
 bash scripts/fuzz.sh "${INCISION_FUZZ_SECONDS:-15}"
 
+echo "== Documentation site (build/docs; warnings are errors)"
+bash scripts/docs.sh
+
 echo "== Python tests"
 .venv/bin/python -m pytest -q
