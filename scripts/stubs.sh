@@ -8,6 +8,7 @@ bash scripts/setup.sh
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 .venv/bin/pybind11-stubgen incision._core -o "$out" >/dev/null
+.venv/bin/python scripts/fix_stubs.py "$out"
 rm -rf python/incision/_core
 cp -r "$out/incision/_core" python/incision/_core
 echo "stubs written to python/incision/_core/"

@@ -6,6 +6,8 @@ Online learning of the cut (LinUCB, muLinUCB, FedLinUCB-DW) and optimal cuts fro
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from . import bandit, data, federated, partition
 from ._core import __version__
 from .bandit import *  # noqa: F403
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> ModuleType:
     # incision.plot imports on first use (it is light, but keeps `import incision` minimal);
     # incision.torch stays an explicit import (it imports torch).
     # incision.exec too (it is missing from builds without xtensor, and says so when imported).

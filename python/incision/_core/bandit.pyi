@@ -2,6 +2,8 @@
 Contextual bandits that learn the cut online
 """
 from __future__ import annotations
+
+import os
 import numpy
 import numpy.typing
 import typing

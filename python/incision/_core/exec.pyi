@@ -2,6 +2,8 @@
 Run a split network: the reference CPU backend, simulated link, online loop
 """
 from __future__ import annotations
+
+import os
 import collections.abc
 import incision._core.partition
 import numpy

@@ -2,6 +2,8 @@
 Optimal cuts of layer graphs from profiles
 """
 from __future__ import annotations
+
+import os
 import collections.abc
 import numpy
 import numpy.typing
