@@ -18,7 +18,8 @@ profile="${INCISION_SETUP_PROFILE:-test}"
 debs=(g++ cmake python3-venv)
 if [[ "$profile" != demo ]]; then
   # The demo takes Eigen from PyPI (cmeel-eigen in requirements/demo.txt) when the system has none.
-  debs+=(libeigen3-dev xtensor-dev doctest-dev libbenchmark-dev clang libasio-dev doxygen)
+  debs+=(libeigen3-dev xtensor-dev doctest-dev libbenchmark-dev clang libasio-dev doxygen
+         clang-format clang-tidy)  # the last two: scripts/lint.sh
 fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then
   debs+=(libbenchmark-dev liblemon-dev libboost-graph-dev)
@@ -71,7 +72,7 @@ reqs=(requirements/dev.txt)
 if [[ "$profile" == demo ]]; then reqs=(requirements/demo.txt); fi
 if [[ "$profile" != demo && "${INCISION_SETUP_TORCH:-1}" == 1 ]]; then reqs+=(requirements/torch.txt); fi
 if [[ "${INCISION_SETUP_BENCH:-0}" == 1 ]]; then reqs+=(requirements/bench.txt); fi
-if [[ "$profile" != demo ]]; then reqs+=(requirements/docs.txt); fi  # the site, built by the tests
+if [[ "$profile" != demo ]]; then reqs+=(requirements/docs.txt requirements/lint.txt); fi  # the site and the linters, run by the tests
 stamp=.venv/.incision-requirements
 want="$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$stamp" ]] || ! grep -qx "$want" "$stamp"; then
