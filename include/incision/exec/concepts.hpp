@@ -61,7 +61,7 @@ concept has_run_server = requires(B& b, device_set d, const tensor_list& cut, te
 //!   cut tensor) throw incision::invalid_argument naming the problem. A backend reuses the
 //!   memory of @p cut and @p outputs, so a steady state need not allocate.
 //! - Backends that can only run fixed pieces (exported head/tail models) model the concept
-//!   through @ref presplit_backend, which offers chain cuts only.
+//!   through `presplit_backend`, which offers chain cuts only.
 template <class B>
 concept inference_backend = has_graph<B> && has_run_device<B> && has_run_server<B>;
 
