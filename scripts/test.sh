@@ -8,19 +8,21 @@ cd "$root"
 bash scripts/setup.sh
 jobs="$(nproc 2>/dev/null || echo 2)"
 export PATH="$root/.venv/bin:$PATH"  # ninja and cmake from the venv if the system lacks them
+# Each step prints the time since the start, so a slow step shows in the log (CI has a budget).
+phase() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 
 configure() {  # build-dir, extra cmake arguments...
   local dir="$1"; shift
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINCISION_WERROR=ON "$@" >/dev/null
 }
 
-echo "== C++ tests (build/test), each benchmark run once with a minimal time"
+phase "C++ tests (build/test), each benchmark run once with a minimal time"
 configure build/test -DINCISION_BUILD_BENCHMARKS=ON
 cmake --build build/test -j "$jobs"
 cmake --build build/test -j "$jobs" --target all_verify_interface_header_sets  # each header compiles alone
 ctest --test-dir build/test -j "$jobs" --output-on-failure
 
-echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)"
+phase "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)"
 # -O1 -g1: what the sanitizers recommend (symbolised line numbers in reports), and half the
 # build time of -O2 -g on the Eigen-heavy tests
 configure build/asan "-DINCISION_SANITIZE=address;undefined" -DINCISION_BUILD_EXAMPLES=OFF \
@@ -28,7 +30,7 @@ configure build/asan "-DINCISION_SANITIZE=address;undefined" -DINCISION_BUILD_EX
 cmake --build build/asan -j "$jobs"
 ctest --test-dir build/asan -j "$jobs" --output-on-failure -LE consumer
 
-echo "== ThreadSanitizer: the threaded tests only (exec, net) (build/tsan)"
+phase "ThreadSanitizer: the threaded tests only (exec, net) (build/tsan)"
 # Only test_exec and test_net (the edge server's worker threads, the device threads of the load
 # test); the Asio headers are system headers and are instrumented as compiled here.
 configure build/tsan -DINCISION_SANITIZE=thread -DINCISION_BUILD_EXAMPLES=OFF -DINCISION_VERIFY_HEADERS=OFF \
@@ -43,11 +45,12 @@ if ((${#tsan_targets[@]})); then
   for t in "${tsan_targets[@]}"; do TSAN_OPTIONS=halt_on_error=1 "build/tsan/tests/$t"; done
 fi
 
-echo "== libFuzzer targets (parsers of snapshots, graph files and messages)"
+phase "libFuzzer targets (parsers of snapshots, graph files and messages)"
 bash scripts/fuzz.sh "${INCISION_FUZZ_SECONDS:-15}"
 
-echo "== Documentation site (build/docs; warnings are errors)"
+phase "Documentation site (build/docs; warnings are errors)"
 bash scripts/docs.sh
 
-echo "== Python tests"
-.venv/bin/python -m pytest -q
+phase "Python tests"
+.venv/bin/python -m pytest -q --durations=10
+phase "done"
