@@ -2,6 +2,8 @@
 
     python -m incision demo [--frames N] [--plot demo.png] [--json out.json]   # the main demo (VGG16, ANS table)
     python -m incision demo --torch [MODEL]                                   # on a profiled torchvision model
+    python -m incision edge --port P [--model resnet|inception] [--seed S] [--threads N] [--address A]
+                                                                              # an edge server (as incision-edge)
     python -m incision data                                                   # the shipped data files
     python -m incision version
 """
@@ -9,12 +11,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
-COMMANDS = ("demo", "data", "version")
+COMMANDS = ("demo", "edge", "data", "version")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print(__doc__.strip())
@@ -24,6 +26,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from .demo import main as demo_main
 
         return demo_main(rest)
+    if command == "edge":
+        from .net import serve
+
+        return serve(rest)
     if command == "data":
         from . import data
 

@@ -14,11 +14,13 @@ void register_federated(py::module_& m);
 #if defined(INCISION_PY_HAVE_EXEC)
 void register_exec(py::module_& m);
 #endif
+#if defined(INCISION_PY_HAVE_NET)
+void register_net(py::module_& m);
+#endif
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "incision compiled core: bandits and partitioning over numpy arrays";
-  m.attr("__version__") = std::to_string(INCISION_VERSION_MAJOR) + "." +
-                          std::to_string(INCISION_VERSION_MINOR) + "." +
+  m.attr("__version__") = std::to_string(INCISION_VERSION_MAJOR) + "." + std::to_string(INCISION_VERSION_MINOR) + "." +
                           std::to_string(INCISION_VERSION_PATCH);
   // std::invalid_argument (and incision::parse_error) -> ValueError and std::out_of_range ->
   // IndexError are pybind11 defaults; files that cannot be read or written are OSError.
@@ -38,5 +40,9 @@ PYBIND11_MODULE(_core, m) {
 #if defined(INCISION_PY_HAVE_EXEC)
   auto exec = m.def_submodule("exec", "Run a split network: the reference CPU backend, simulated link, online loop");
   register_exec(exec);
+#endif
+#if defined(INCISION_PY_HAVE_NET)
+  auto net = m.def_submodule("net", "The edge server and the device's TCP link (standalone Asio)");
+  register_net(net);
 #endif
 }

@@ -1,10 +1,15 @@
 // Bindings for incision::exec: the reference CPU backend's example networks (run, split runs,
-// profiling, weights), tensor serialisation, the simulated link and the online loop.
+// profiling, weights), Python objects as backends, tensor serialisation, the simulated link and
+// the online loop (optionally with its server part on an edge, see register_net.cpp).
 // Compiled only when the build found xtensor (INCISION_PY_HAVE_EXEC, python/CMakeLists.txt).
 #if defined(INCISION_PY_HAVE_EXEC)
 
 #include "bindings/common.hpp"
 #include "bindings/exec.hpp"
+#include "bindings/exec_backends.hpp"
+#if defined(INCISION_PY_HAVE_NET)
+#include "bindings/exec_net.hpp"
+#endif
 
 #include <pybind11/stl/filesystem.h>
 
@@ -41,14 +46,24 @@ struct prefetched_learner {
   }
 };
 
-using loop_type = ie::online_loop<prefetched_learner, ie::cpu_backend>;
+using loop_type = ie::online_loop<prefetched_learner, any_backend, any_backend>;
 
-/// A bound OnlineLoop: the C++ loop over a network and a link (both kept alive through the
-/// Python references), the Python learner, and the loop's own lock.
+/// A bound OnlineLoop: the C++ loop over a backend (the CPU network or a Python object) and a
+/// link (kept alive through the Python references), the server part on the device or on an
+/// edge (remote_server over a TcpLink), the Python learner, and the loop's own lock.
+/// Members are destroyed bottom up: the loop before what it references.
 struct py_loop {
-  py::object net_ref, link_ref, learner;
-  py_network* net = nullptr;
+  py::object net_ref, link_ref, edge_ref, learner;
+  resolved_backend device;  // the network, or a py_backend
+  any_backend device_any;
+  std::unique_ptr<py_link> own_link;  // an ideal link when only an edge carries the frames
   py_link* link = nullptr;
+  std::unique_ptr<backend_iface> server_impl;  // remote_server over the edge
+  any_backend server_any;
+#if defined(INCISION_PY_HAVE_NET)
+  py_tcp_link* edge = nullptr;
+#endif
+  std::vector<object_mutex*> frame_locks;  // taken around each frame (GIL released)
   prefetched_learner adaptor;
   std::unique_ptr<loop_type> loop;
   std::size_t key_frame_every = 1;
@@ -77,17 +92,28 @@ py::tuple shape_tuple(const ie::shape_type& s) {
 
 const char* kind_name(ie::op_kind k) {
   switch (k) {
-    case ie::op_kind::input: return "input";
-    case ie::op_kind::conv2d: return "conv2d";
-    case ie::op_kind::relu: return "relu";
-    case ie::op_kind::max_pool: return "max_pool";
-    case ie::op_kind::avg_pool: return "avg_pool";
-    case ie::op_kind::global_avg_pool: return "global_avg_pool";
-    case ie::op_kind::linear: return "linear";
-    case ie::op_kind::flatten: return "flatten";
-    case ie::op_kind::add: return "add";
-    case ie::op_kind::concat: return "concat";
-    case ie::op_kind::softmax: return "softmax";
+    case ie::op_kind::input:
+      return "input";
+    case ie::op_kind::conv2d:
+      return "conv2d";
+    case ie::op_kind::relu:
+      return "relu";
+    case ie::op_kind::max_pool:
+      return "max_pool";
+    case ie::op_kind::avg_pool:
+      return "avg_pool";
+    case ie::op_kind::global_avg_pool:
+      return "global_avg_pool";
+    case ie::op_kind::linear:
+      return "linear";
+    case ie::op_kind::flatten:
+      return "flatten";
+    case ie::op_kind::add:
+      return "add";
+    case ie::op_kind::concat:
+      return "concat";
+    case ie::op_kind::softmax:
+      return "softmax";
   }
   return "unknown";
 }
@@ -125,8 +151,16 @@ release the GIL while they compute.)doc")
       .def_property_readonly(
           "input_shape", [](const py_network& n) { return shape_tuple(n.backend.input_shape()); },
           "Shape of the input tensor, e.g. (1, 3, 32, 32).")
-      .def_property_readonly("total_macs", [](const py_network& n) { return n.backend.net().total_macs(); },
-                             "Multiply-accumulates of one inference (element operations included).")
+      .def_property_readonly(
+          "fingerprint",
+          [](const py_network& n) {
+            object_lock lock(n.m, object_lock::shared);
+            return ie::model_fingerprint(n.backend.net());
+          },
+          "The model fingerprint an edge and its devices compare in the handshake (graph and weights).")
+      .def_property_readonly(
+          "total_macs", [](const py_network& n) { return n.backend.net().total_macs(); },
+          "Multiply-accumulates of one inference (element operations included).")
       .def("__len__", [](const py_network& n) { return n.backend.graph().size(); })
       .def(
           "run",
@@ -343,7 +377,8 @@ ie::bandwidth_trace trace_from_arrays(const Eigen::VectorXd& time, const Eigen::
   check(jitter, "jitter");
   std::vector<ie::trace_point> pts(static_cast<std::size_t>(n));
   for (Eigen::Index i = 0; i < n; ++i)
-    pts[static_cast<std::size_t>(i)] = {time(i), bandwidth(i), latency ? (*latency)(i) : 0.0, jitter ? (*jitter)(i) : 0.0};
+    pts[static_cast<std::size_t>(i)] = {time(i), bandwidth(i), latency ? (*latency)(i) : 0.0,
+                                        jitter ? (*jitter)(i) : 0.0};
   return ie::bandwidth_trace(std::move(pts));
 }
 
@@ -368,16 +403,21 @@ change; blank lines and lines starting with '#' are skipped.)doc")
           "Loads a CSV file (OSError if unreadable; ValueError naming file:line on bad content).")
       .def_static(
           "parse_csv",
-          [](const std::string& text, const std::string& source) { return ie::bandwidth_trace::parse_csv(text, source); },
+          [](const std::string& text, const std::string& source) {
+            return ie::bandwidth_trace::parse_csv(text, source);
+          },
           "text"_a, "source"_a = "<string>")
       .def("__len__", [](const ie::bandwidth_trace& t) { return t.points().size(); })
-      .def_property_readonly("time", [](const ie::bandwidth_trace& t) { return trace_column(t, &ie::trace_point::time); })
+      .def_property_readonly("time",
+                             [](const ie::bandwidth_trace& t) { return trace_column(t, &ie::trace_point::time); })
       .def_property_readonly("bandwidth",
                              [](const ie::bandwidth_trace& t) { return trace_column(t, &ie::trace_point::bandwidth); })
       .def_property_readonly("latency",
                              [](const ie::bandwidth_trace& t) { return trace_column(t, &ie::trace_point::latency); })
-      .def_property_readonly("jitter", [](const ie::bandwidth_trace& t) { return trace_column(t, &ie::trace_point::jitter); })
-      .def("bandwidth_at", [](const ie::bandwidth_trace& t, double time) { return t.at(time).bandwidth; }, "t"_a)
+      .def_property_readonly("jitter",
+                             [](const ie::bandwidth_trace& t) { return trace_column(t, &ie::trace_point::jitter); })
+      .def(
+          "bandwidth_at", [](const ie::bandwidth_trace& t, double time) { return t.at(time).bandwidth; }, "t"_a)
       .def("transmit_end", &ie::bandwidth_trace::transmit_end, "start"_a, "nbytes"_a,
            "When nbytes sent from start have left (inf if the link never carries them).")
       .def("__repr__", [](const ie::bandwidth_trace& t) {
@@ -388,7 +428,8 @@ change; blank lines and lines starting with '#' are skipped.)doc")
 A simulated uplink over a BandwidthTrace on a virtual clock (never sleeps): one message on the
 wire at a time (FIFO), rate changes mid-message apply to the rest, latency and jitter as in force
 when the transmission started; jitter is drawn from ``seed``. Per-object lock.)doc")
-      .def(py::init([](const ie::bandwidth_trace& trace, std::uint64_t seed) { return py_link(ie::sim_link(trace, seed)); }),
+      .def(py::init(
+               [](const ie::bandwidth_trace& trace, std::uint64_t seed) { return py_link(ie::sim_link(trace, seed)); }),
            "trace"_a, "seed"_a = 0)
       .def(py::init([](const std::filesystem::path& path, std::uint64_t seed) {
              return py_link(ie::sim_link(ie::bandwidth_trace::load_csv(path), seed));
@@ -403,10 +444,11 @@ when the transmission started; jitter is drawn from ``seed``. Per-object lock.)d
           },
           "t"_a, "nbytes"_a, "Sends nbytes at virtual time t (seconds); returns the delivery time (inf: never).")
       .def_property_readonly("busy_until", locked<py_link>(&ie::sim_link::busy_until), "When the wire is free again.")
-      .def_property_readonly("trace", [](const py_link& self) {
-        object_lock lock(self.m, object_lock::shared);
-        return self.obj.trace();
-      })
+      .def_property_readonly("trace",
+                             [](const py_link& self) {
+                               object_lock lock(self.m, object_lock::shared);
+                               return self.obj.trace();
+                             })
       .def("reset", locked<py_link>(&ie::sim_link::reset), "Back to an idle wire and the initial jitter sequence.")
       .def("__repr__", [](const py_link& self) {
         object_lock lock(self.m, object_lock::shared);
@@ -442,14 +484,14 @@ std::vector<std::vector<ip::layer_id>> to_candidates(const py::object& c, const 
 
 void bind_loop(py::module_& m) {
   m.def(
-      "chain_candidates", [](const py_graph& g) {
+      "chain_candidates",
+      [](const py_graph& g) {
         object_lock lock(g.m);
         return ie::chain_candidates(g.obj);
       },
       "graph"_a, "Every topological prefix of the graph (ascending ids): the chain cuts, all-device last.");
-  m.def(
-      "map_candidates", &plans_candidates, "bandwidth_map"_a,
-      "The device sets of a BandwidthMap's plans (highest bandwidth first).");
+  m.def("map_candidates", &plans_candidates, "bandwidth_map"_a,
+        "The device sets of a BandwidthMap's plans (highest bandwidth first).");
   m.def(
       "make_arms",
       [](const py_graph& g, const py::object& candidates) {
@@ -473,70 +515,121 @@ minus its device time. Deadline: when the server's result is not back ``deadline
 after the frame started (late, link down, server gone), the device finishes the frame itself.
 No frame is lost and every frame's output equals the unsplit network's.
 
+``network``: an incision.exec.Network, or a Python backend object (``graph``,
+``run_device(device_layers, x)``, ``run_server(device_layers, cut)``, optionally
+``input_shape`` and ``layer_shapes``; incision.torch's ``TracedModel.backend()`` is one; see
+docs/python-network.md). A Python backend is called with the GIL held; an exception it raises
+ends run() with a ValueError (for ValueError/TypeError) or RuntimeError naming the method, the
+original as ``__cause__``; a result of the wrong count, dtype or shape is a ValueError.
 ``learner``: any object with ``select(key_frame) -> int`` and ``update(arm, delay)``, e.g.
 incision.MuLinUCB over make_arms(...) or incision.exec.LinUCBCutLearner. It is called with the
 GIL held and outside the network's and link's locks; compute runs with the GIL released.
+``link``: the SimLink that models the uplink's delivery times (None with an edge: an ideal
+link, so transfer_time is 0 and the TCP round trip shows in server_time when measured).
 ``candidates``: 'chain', a BandwidthMap, or a sequence of Plans / ascending id lists.
 ``profile``: the profiled LayerGraph (required for timing='modeled', whose compute times are the
 profile's sums: deterministic). ``timing='measured'`` times the parts with a steady clock.
-The loop keeps the network and the link alive; it must not be driven from inside its learner.)doc")
-      .def(py::init([](py::object network, py::object learner, py::object link, const py::object& candidates,
-                       const std::optional<py::object>& profile, double deadline, double frame_interval,
-                       const std::string& timing, double server_slowdown, std::size_t key_frame_every) {
-             auto self = std::make_unique<py_loop>();
-             self->net = &network.cast<py_network&>();
-             self->link = &link.cast<py_link&>();
-             if (!py::hasattr(learner, "select") || !py::hasattr(learner, "update"))
-               throw_exec("OnlineLoop: the learner needs select(key_frame) and update(arm, delay)");
-             ie::loop_options o;
-             o.deadline = deadline;
-             o.frame_interval = frame_interval;
-             if (timing == "measured") o.timing = ie::compute_timing::measured;
-             else if (timing == "modeled") o.timing = ie::compute_timing::modeled;
-             else throw_exec("OnlineLoop: timing must be 'measured' or 'modeled', got '" + timing + "'");
-             o.server_slowdown = server_slowdown;
-             o.key_frame_every = key_frame_every;
-             if (o.timing == ie::compute_timing::modeled && !profile)
-               throw_exec("OnlineLoop: timing='modeled' needs a profile (Network.profile())");
-             ip::layer_graph g;
-             std::vector<std::vector<ip::layer_id>> cands;
-             {
-               object_lock lock(self->net->m, object_lock::shared);
-               g = self->net->backend.graph();
-             }
-             cands = to_candidates(candidates, g);
-             if (profile) {
-               const auto& pg = profile->cast<const py_graph&>();
-               object_lock lock(pg.m);
-               g = pg.obj;
-             }
-             if (py::hasattr(learner, "n_arms")) {
-               const auto k = learner.attr("n_arms").cast<std::size_t>();
-               if (k != cands.size())
-                 throw_exec("OnlineLoop: the learner has " + std::to_string(k) + " arms, there are " +
-                            std::to_string(cands.size()) + " candidates");
-             }
-             {
-               object_lock lock({&self->net->m, &self->link->m});
-               self->loop = std::make_unique<loop_type>(self->adaptor, self->net->backend, self->net->backend,
-                                                        self->link->obj, std::move(cands), std::move(g), o);
-             }
-             self->key_frame_every = key_frame_every;
-             self->net_ref = std::move(network);
-             self->link_ref = std::move(link);
-             self->learner = std::move(learner);
-             return self;
-           }),
-           "network"_a, "learner"_a, "link"_a, "candidates"_a = "chain", "profile"_a = py::none(), py::kw_only(),
-           "deadline"_a = inf, "frame_interval"_a = 0.0, "timing"_a = "measured", "server_slowdown"_a = 1.0,
-           "key_frame_every"_a = 1)
+``edge``: an incision.net.TcpLink: the server part then runs on that edge server, and on the
+device whenever the edge does not deliver within the link's own deadline (wall clock), so no
+frame is lost; records then also carry ``edge`` and ``edge_server_time``.
+The loop keeps the network, the link and the edge alive; it must not be driven from inside its
+learner.)doc")
+      .def(
+          py::init([](py::object network, py::object learner, py::object link, const py::object& candidates,
+                      const std::optional<py::object>& profile, double deadline, double frame_interval,
+                      const std::string& timing, double server_slowdown, std::size_t key_frame_every, py::object edge) {
+            auto self = std::make_unique<py_loop>();
+            if (!py::hasattr(learner, "select") || !py::hasattr(learner, "update"))
+              throw_exec("OnlineLoop: the learner needs select(key_frame) and update(arm, delay)");
+            ie::loop_options o;
+            o.deadline = deadline;
+            o.frame_interval = frame_interval;
+            if (timing == "measured")
+              o.timing = ie::compute_timing::measured;
+            else if (timing == "modeled")
+              o.timing = ie::compute_timing::modeled;
+            else
+              throw_exec("OnlineLoop: timing must be 'measured' or 'modeled', got '" + timing + "'");
+            o.server_slowdown = server_slowdown;
+            o.key_frame_every = key_frame_every;
+            if (o.timing == ie::compute_timing::modeled && !profile)
+              throw_exec("OnlineLoop: timing='modeled' needs a profile (Network.profile())");
+            self->device = resolve_backend(network);
+            self->device_any.impl = self->device.impl.get();
+            if (!edge.is_none()) {
+#if defined(INCISION_PY_HAVE_NET)
+              if (!py::isinstance<py_tcp_link>(edge))
+                throw_exec("OnlineLoop: edge must be an incision.net.TcpLink, got " +
+                           py::str(py::type::handle_of(edge).attr("__name__")).cast<std::string>());
+              self->edge = &edge.cast<py_tcp_link&>();
+              self->server_impl =
+                  std::make_unique<backend_model<ie::remote_server<any_backend>>>(self->device_any, self->edge->link);
+              self->server_any.impl = self->server_impl.get();
+#else
+               throw_exec("OnlineLoop: edge needs incision.net, which this build lacks (no Asio: apt-get install "
+                          "libasio-dev and reinstall incision)");
+#endif
+            } else {
+              self->server_any = self->device_any;
+            }
+            if (link.is_none()) {
+              if (edge.is_none()) throw_exec("OnlineLoop: link must be a SimLink (None only with an edge)");
+              self->own_link = std::make_unique<py_link>(
+                  ie::sim_link(ie::bandwidth_trace::constant(std::numeric_limits<double>::max())));
+              self->link = self->own_link.get();
+            } else {
+              if (!py::isinstance<py_link>(link))
+                throw_exec("OnlineLoop: link must be a SimLink, got " +
+                           py::str(py::type::handle_of(link).attr("__name__")).cast<std::string>());
+              self->link = &link.cast<py_link&>();
+            }
+            if (self->device.net != nullptr) self->frame_locks.push_back(&self->device.net->m);
+            self->frame_locks.push_back(&self->link->m);
+#if defined(INCISION_PY_HAVE_NET)
+            if (self->edge != nullptr) self->frame_locks.push_back(&self->edge->m);
+#endif
+            ip::layer_graph g = self->device_any.graph();  // a py_backend's graph never changes
+            if (self->device.net != nullptr) {
+              object_lock lock(self->device.net->m, object_lock::shared);
+              g = self->device.net->backend.graph();
+            }
+            std::vector<std::vector<ip::layer_id>> cands = to_candidates(candidates, g);
+            if (profile) {
+              const auto& pg = profile->cast<const py_graph&>();
+              object_lock lock(pg.m);
+              g = pg.obj;
+            }
+            if (py::hasattr(learner, "n_arms")) {
+              const auto k = learner.attr("n_arms").cast<std::size_t>();
+              if (k != cands.size())
+                throw_exec("OnlineLoop: the learner has " + std::to_string(k) + " arms, there are " +
+                           std::to_string(cands.size()) + " candidates");
+            }
+            {
+              object_lock lock(self->frame_locks);
+              self->loop = std::make_unique<loop_type>(self->adaptor, self->device_any, self->server_any,
+                                                       self->link->obj, std::move(cands), std::move(g), o);
+            }
+            self->key_frame_every = key_frame_every;
+            self->net_ref = std::move(network);
+            self->link_ref = std::move(link);
+            self->edge_ref = std::move(edge);
+            self->learner = std::move(learner);
+            return self;
+          }),
+          "network"_a, "learner"_a, "link"_a, "candidates"_a = "chain", "profile"_a = py::none(), py::kw_only(),
+          "deadline"_a = inf, "frame_interval"_a = 0.0, "timing"_a = "measured", "server_slowdown"_a = 1.0,
+          "key_frame_every"_a = 1, "edge"_a = py::none())
       .def(
           "run",
           [](py_loop& self, std::size_t frames, const std::optional<py::array>& x, std::uint64_t seed) {
             if (self.runner.load() == std::this_thread::get_id())
               throw std::runtime_error(incision::detail::message("exec", "OnlineLoop.run called from its own learner"));
             std::optional<ie::tensor> in;
-            if (x) in = to_tensor(*x, "x");
+            if (x)
+              in = to_tensor(*x, "x");
+            else if (!self.device.input_shape)
+              throw_exec("OnlineLoop.run: x is required (the backend declares no input_shape)");
             object_lock loop_lock(self.m);
             self.runner = std::this_thread::get_id();
             struct clear_runner {
@@ -547,30 +640,45 @@ The loop keeps the network and the link alive; it must not be driven from inside
             ie::tensor_list reference, outputs;
             {
               py::gil_scoped_release release;
-              object_lock lock(self.net->m);
-              input = in ? std::move(*in) : ie::random_tensor(self.net->backend.input_shape(), seed);
-              reference = ie::run(self.net->backend, input);  // also checks the input's shape
+              std::optional<object_lock> lock;
+              if (self.device.net != nullptr) lock.emplace(self.device.net->m);
+              input = in ? std::move(*in) : ie::random_tensor(*self.device.input_shape, seed);
+              reference = ie::run(self.device_any, input);  // also checks the input's shape
             }
+            const bool with_edge = !self.edge_ref.is_none();
             std::vector<ie::frame_record> recs;
-            std::vector<double> errors;
+            std::vector<double> errors, edge_time;
+            std::vector<char> on_edge;
             recs.reserve(frames);
             errors.reserve(frames);
             for (std::size_t f = 0; f < frames; ++f) {
               const bool key = self.loop->frames() % self.key_frame_every == 0;
               const auto arm = self.learner.attr("select")(key).cast<long long>();
               if (arm < 0)
-                throw incision::out_of_range(incision::detail::message(
-                    "exec", "OnlineLoop: the learner chose arm " + std::to_string(arm)));
+                throw incision::out_of_range(
+                    incision::detail::message("exec", "OnlineLoop: the learner chose arm " + std::to_string(arm)));
               self.adaptor.next = static_cast<std::size_t>(arm);
               ie::frame_record r;
               double err = 0.0;
+              bool served = false;
+              double server_seconds = std::numeric_limits<double>::quiet_NaN();
               {
                 py::gil_scoped_release release;
-                object_lock lock({&self.net->m, &self.link->m});
+                object_lock lock(self.frame_locks);
+#if defined(INCISION_PY_HAVE_NET)
+                const std::uint64_t before = self.edge != nullptr ? self.edge->link.stats().offloaded : 0;
+#endif
                 r = self.loop->run_frame(input, outputs);
+#if defined(INCISION_PY_HAVE_NET)
+                if (self.edge != nullptr && self.edge->link.stats().offloaded > before) {
+                  served = true;
+                  server_seconds = self.edge->link.stats().last_server_seconds;
+                }
+#endif
                 for (std::size_t i = 0; i < outputs.size() && i < reference.size(); ++i) {
                   const auto& a = outputs[i].value;
                   const auto& b = reference[i].value;
+                  if (a.shape() != b.shape()) err = inf;
                   for (std::size_t j = 0; j < a.size() && j < b.size(); ++j)
                     err = std::max(err, static_cast<double>(std::abs(a.data()[j] - b.data()[j])));
                 }
@@ -579,6 +687,8 @@ The loop keeps the network and the link alive; it must not be driven from inside
               self.learner.attr("update")(self.adaptor.arm, self.adaptor.delay);
               recs.push_back(r);
               errors.push_back(err);
+              on_edge.push_back(served ? 1 : 0);
+              edge_time.push_back(server_seconds);
               if (PyErr_CheckSignals() != 0) throw py::error_already_set();
             }
             const auto col = [&](auto field) {
@@ -601,17 +711,28 @@ The loop keeps the network and the link alive; it must not be driven from inside
             d["offloaded"] = col(&ie::frame_record::offloaded);
             d["fallback"] = col(&ie::frame_record::fallback);
             d["output_error"] = py::array_t<double>(static_cast<py::ssize_t>(errors.size()), errors.data());
+            if (with_edge) {
+              py::array_t<bool> e(static_cast<py::ssize_t>(on_edge.size()));
+              auto w = e.mutable_unchecked<1>();
+              for (std::size_t i = 0; i < on_edge.size(); ++i) w(static_cast<py::ssize_t>(i)) = on_edge[i] != 0;
+              d["edge"] = e;
+              d["edge_server_time"] = py::array_t<double>(static_cast<py::ssize_t>(edge_time.size()), edge_time.data());
+            }
             return d;
           },
           "frames"_a, "x"_a = py::none(), py::kw_only(), "seed"_a = 1, R"doc(
-Runs ``frames`` frames on ``x`` (default: noise from ``seed``), the same input each frame.
-Returns per-frame records as numpy arrays in a dict: frame, arm, start, device_time,
-transfer_time (inf: never delivered), server_time, fallback_time, latency, shipped_bytes
-(seconds, bytes), offloaded, fallback (bool), and output_error (max |output - unsplit output|,
-0 when the frame reproduced the unsplit run). If the learner raises, the frames before stay
-counted and learnt from.)doc")
+Runs ``frames`` frames on ``x`` (default: noise from ``seed`` of the backend's input_shape),
+the same input each frame. Returns per-frame records as numpy arrays in a dict: frame, arm,
+start, device_time, transfer_time (inf: never delivered), server_time, fallback_time, latency,
+shipped_bytes (seconds, bytes), offloaded, fallback (bool), and output_error (max |output -
+unsplit output|, 0 when the frame reproduced the unsplit run; inf for another count or shape).
+With an edge also ``edge`` (bool: the edge computed the server part; an offloaded frame
+without it was completed on the device) and ``edge_server_time`` (the edge's own compute
+time, NaN when it did not serve). If the learner or a Python backend raises, the frames before
+stay counted and learnt from.)doc")
       .def_property(
-          "server_available", [](const py_loop& self) {
+          "server_available",
+          [](const py_loop& self) {
             object_lock lock(self.m);
             return self.server_up;
           },
@@ -621,19 +742,29 @@ counted and learnt from.)doc")
             self.loop->set_server_available(up);
           },
           "False: the server is gone, every offloaded frame falls back to the device after the deadline.")
-      .def_property_readonly("now", [](const py_loop& self) {
-        object_lock lock(self.m);
-        return self.loop->now();
-      }, "The virtual clock (seconds).")
-      .def_property_readonly("frames", [](const py_loop& self) {
-        object_lock lock(self.m);
-        return self.loop->frames();
-      })
-      .def_property_readonly("candidates", [](const py_loop& self) {
-        object_lock lock(self.m);
-        return self.loop->candidates();
-      })
+      .def_property_readonly(
+          "now",
+          [](const py_loop& self) {
+            object_lock lock(self.m);
+            return self.loop->now();
+          },
+          "The virtual clock (seconds).")
+      .def_property_readonly("frames",
+                             [](const py_loop& self) {
+                               object_lock lock(self.m);
+                               return self.loop->frames();
+                             })
+      .def_property_readonly("candidates",
+                             [](const py_loop& self) {
+                               object_lock lock(self.m);
+                               return self.loop->candidates();
+                             })
       .def_property_readonly("learner", [](const py_loop& self) { return self.learner; })
+      .def_property_readonly(
+          "network", [](const py_loop& self) { return self.net_ref; },
+          "The backend: a Network or a Python backend object.")
+      .def_property_readonly(
+          "edge", [](const py_loop& self) { return self.edge_ref; }, "The TcpLink, or None.")
       .def("__repr__", [](const py_loop& self) {
         object_lock lock(self.m);
         return "OnlineLoop(candidates=" + std::to_string(self.loop->candidates().size()) +
@@ -643,8 +774,58 @@ counted and learnt from.)doc")
 
 }  // namespace
 
+// ---- Any backend: unsplit and split runs through the same adaptor the loop uses ------------------
+
+void bind_backend_runs(py::module_& m) {
+  m.def(
+      "run",
+      [](const py::object& backend, const py::array& x) {
+        const ie::tensor in = to_tensor(x, "x");
+        const resolved_backend b = resolve_backend(backend);
+        any_backend a{b.impl.get()};
+        ie::tensor_list out;
+        {
+          py::gil_scoped_release release;
+          std::optional<object_lock> lock;
+          if (b.net != nullptr) lock.emplace(b.net->m);
+          out = ie::run(a, in);
+        }
+        return outputs_to_python(out);
+      },
+      "backend"_a, "x"_a, R"doc(
+The unsplit run of any backend (a Network or a Python backend object, see OnlineLoop): the
+device part with every layer. Returns the outputs (a tuple when there are several).)doc");
+  m.def(
+      "run_split",
+      [](const py::object& backend, const py::object& device_layers, const py::array& x) {
+        const auto d = to_device_set(device_layers);
+        const ie::tensor in = to_tensor(x, "x");
+        const resolved_backend b = resolve_backend(backend);
+        any_backend a{b.impl.get()};
+        ie::tensor_list cut, received, server, outputs;
+        std::vector<std::byte> wire;
+        {
+          py::gil_scoped_release release;
+          std::optional<object_lock> lock;
+          if (b.net != nullptr) lock.emplace(b.net->m);
+          a.run_device(d, in, cut);
+          ie::encode(cut, wire);
+          ie::decode(wire, received);
+          a.run_server(d, received, server);
+          ie::collect_outputs(a.graph(), received, server, outputs);
+        }
+        return outputs_to_python(outputs);
+      },
+      "backend"_a, "device_layers"_a, "x"_a, R"doc(
+A split run of any backend (a Network or a Python backend object) as the loop and the edge run
+it: run_device, the cut serialised and deserialised (kind 301), run_server. Returns the
+outputs (a tuple when there are several). The adaptor checks what a Python backend returns:
+ValueError for a wrong count, dtype or shape, naming the layer.)doc");
+}
+
 void register_exec(py::module_& m) {
   bind_network(m);
+  bind_backend_runs(m);
   bind_codec(m);
   bind_link(m);
   bind_loop(m);

@@ -9,7 +9,7 @@ import incision._core.partition
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['BandwidthTrace', 'Network', 'OnlineLoop', 'SimLink', 'chain_candidates', 'decode_tensor', 'decode_tensors', 'encode_tensor', 'encode_tensors', 'example_network', 'make_arms', 'map_candidates']
+__all__: list[str] = ['BandwidthTrace', 'Network', 'OnlineLoop', 'SimLink', 'chain_candidates', 'decode_tensor', 'decode_tensors', 'encode_tensor', 'encode_tensors', 'example_network', 'make_arms', 'map_candidates', 'run', 'run_split']
 class BandwidthTrace:
     """
     
@@ -112,6 +112,11 @@ class Network:
         ValueError for an infeasible set, an unknown id or a wrong input.
         """
     @property
+    def fingerprint(self) -> int:
+        """
+        The model fingerprint an edge and its devices compare in the handshake (graph and weights).
+        """
+    @property
     def graph(self) -> incision._core.partition.LayerGraph:
         """
         The network's LayerGraph (a copy; times are 0 until profile() fills them; out_bytes = 4 per element; type and macs per layer).
@@ -144,36 +149,61 @@ class OnlineLoop:
     after the frame started (late, link down, server gone), the device finishes the frame itself.
     No frame is lost and every frame's output equals the unsplit network's.
     
+    ``network``: an incision.exec.Network, or a Python backend object (``graph``,
+    ``run_device(device_layers, x)``, ``run_server(device_layers, cut)``, optionally
+    ``input_shape`` and ``layer_shapes``; incision.torch's ``TracedModel.backend()`` is one; see
+    docs/python-network.md). A Python backend is called with the GIL held; an exception it raises
+    ends run() with a ValueError (for ValueError/TypeError) or RuntimeError naming the method, the
+    original as ``__cause__``; a result of the wrong count, dtype or shape is a ValueError.
     ``learner``: any object with ``select(key_frame) -> int`` and ``update(arm, delay)``, e.g.
     incision.MuLinUCB over make_arms(...) or incision.exec.LinUCBCutLearner. It is called with the
     GIL held and outside the network's and link's locks; compute runs with the GIL released.
+    ``link``: the SimLink that models the uplink's delivery times (None with an edge: an ideal
+    link, so transfer_time is 0 and the TCP round trip shows in server_time when measured).
     ``candidates``: 'chain', a BandwidthMap, or a sequence of Plans / ascending id lists.
     ``profile``: the profiled LayerGraph (required for timing='modeled', whose compute times are the
     profile's sums: deterministic). ``timing='measured'`` times the parts with a steady clock.
-    The loop keeps the network and the link alive; it must not be driven from inside its learner.
+    ``edge``: an incision.net.TcpLink: the server part then runs on that edge server, and on the
+    device whenever the edge does not deliver within the link's own deadline (wall clock), so no
+    frame is lost; records then also carry ``edge`` and ``edge_server_time``.
+    The loop keeps the network, the link and the edge alive; it must not be driven from inside its
+    learner.
     """
-    def __init__(self, network: typing.Any, learner: typing.Any, link: typing.Any, candidates: typing.Any = 'chain', profile: typing.Any | None = None, *, deadline: typing.SupportsFloat | typing.SupportsIndex = ..., frame_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0, timing: str = 'measured', server_slowdown: typing.SupportsFloat | typing.SupportsIndex = 1.0, key_frame_every: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+    def __init__(self, network: typing.Any, learner: typing.Any, link: typing.Any, candidates: typing.Any = 'chain', profile: typing.Any | None = None, *, deadline: typing.SupportsFloat | typing.SupportsIndex = ..., frame_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0, timing: str = 'measured', server_slowdown: typing.SupportsFloat | typing.SupportsIndex = 1.0, key_frame_every: typing.SupportsInt | typing.SupportsIndex = 1, edge: typing.Any = None) -> None:
         ...
     def __repr__(self) -> str:
         ...
     def run(self, frames: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray | None = None, *, seed: typing.SupportsInt | typing.SupportsIndex = 1) -> dict:
         """
-        Runs ``frames`` frames on ``x`` (default: noise from ``seed``), the same input each frame.
-        Returns per-frame records as numpy arrays in a dict: frame, arm, start, device_time,
-        transfer_time (inf: never delivered), server_time, fallback_time, latency, shipped_bytes
-        (seconds, bytes), offloaded, fallback (bool), and output_error (max |output - unsplit output|,
-        0 when the frame reproduced the unsplit run). If the learner raises, the frames before stay
-        counted and learnt from.
+        Runs ``frames`` frames on ``x`` (default: noise from ``seed`` of the backend's input_shape),
+        the same input each frame. Returns per-frame records as numpy arrays in a dict: frame, arm,
+        start, device_time, transfer_time (inf: never delivered), server_time, fallback_time, latency,
+        shipped_bytes (seconds, bytes), offloaded, fallback (bool), and output_error (max |output -
+        unsplit output|, 0 when the frame reproduced the unsplit run; inf for another count or shape).
+        With an edge also ``edge`` (bool: the edge computed the server part; an offloaded frame
+        without it was completed on the device) and ``edge_server_time`` (the edge's own compute
+        time, NaN when it did not serve). If the learner or a Python backend raises, the frames before
+        stay counted and learnt from.
         """
     @property
     def candidates(self) -> list[list[int]]:
         ...
+    @property
+    def edge(self) -> typing.Any:
+        """
+        The TcpLink, or None.
+        """
     @property
     def frames(self) -> int:
         ...
     @property
     def learner(self) -> typing.Any:
         ...
+    @property
+    def network(self) -> typing.Any:
+        """
+        The backend: a Network or a Python backend object.
+        """
     @property
     def now(self) -> float:
         """
@@ -255,4 +285,16 @@ def make_arms(profile: incision._core.partition.LayerGraph, candidates: typing.A
 def map_candidates(bandwidth_map: typing.Any) -> list[list[int]]:
     """
     The device sets of a BandwidthMap's plans (highest bandwidth first).
+    """
+def run(backend: typing.Any, x: numpy.ndarray) -> typing.Any:
+    """
+    The unsplit run of any backend (a Network or a Python backend object, see OnlineLoop): the
+    device part with every layer. Returns the outputs (a tuple when there are several).
+    """
+def run_split(backend: typing.Any, device_layers: typing.Any, x: numpy.ndarray) -> typing.Any:
+    """
+    A split run of any backend (a Network or a Python backend object) as the loop and the edge run
+    it: run_device, the cut serialised and deserialised (kind 301), run_server. Returns the
+    outputs (a tuple when there are several). The adaptor checks what a Python backend returns:
+    ValueError for a wrong count, dtype or shape, naming the layer.
     """
