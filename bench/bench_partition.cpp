@@ -56,7 +56,11 @@ ip::layer_graph synthetic(std::size_t n) {
   std::mt19937_64 rng(n);
   std::uniform_real_distribution<double> t(1e-4, 5e-3), b(1e4, 2e6);
   ip::layer_graph g;
-  for (std::size_t i = 0; i < n; ++i) g.add_layer("L" + std::to_string(i), t(rng), t(rng) * 0.2, b(rng));
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string name = std::to_string(i);  // not "L" + to_string: GCC 12 -O3 warns (-Wrestrict, a false positive)
+    name.insert(name.begin(), 'L');
+    g.add_layer(std::move(name), t(rng), t(rng) * 0.2, b(rng));
+  }
   for (std::size_t i = 1; i < n; ++i) {
     const auto v = static_cast<ip::layer_id>(i);
     if (i % 16 == 4 && i + 4 < n) {  // i-1 -> {i, i+1, i+2} -> i+3
