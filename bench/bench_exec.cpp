@@ -1,15 +1,19 @@
 // incision::exec benchmarks: the online loop's own cost per frame (null backend: no compute, a
 // 64-byte cut, modeled times, so what is left is the learner call, bookkeeping, encode, the
-// simulated link and decode), the CPU backend's conv2d layers and whole networks, and the tensor
-// codec's round trip on 1 MB tensors. PyTorch on the same layers and weights: bench/exec_torch.py.
+// simulated link and decode), the CPU backend's conv2d layers and whole networks, the tensor
+// codec's round trip on 1 and 16 MiB tensors, and the CRC-32 alone. PyTorch on the same layers
+// and weights: bench/exec_torch.py.
+#include <incision/detail/crc32.hpp>
 #include <incision/exec.hpp>
+#include <incision/exec/null_backend.hpp>
 
 #include <benchmark/benchmark.h>
 
-#include <array>
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,45 +39,12 @@ namespace ip = incision::partition;
 
 namespace {
 
-// A chain that computes nothing: the cut is a copy of the (16-float) input, the output fixed.
-struct null_backend {
-  ip::layer_graph g;
-  explicit null_backend(std::size_t layers) {
-    for (std::size_t i = 0; i < layers; ++i) (void)g.add_layer("l" + std::to_string(i), 1e-4, 1e-5, 64);
-    for (std::size_t i = 1; i < layers; ++i) g.add_edge(static_cast<ip::layer_id>(i - 1), static_cast<ip::layer_id>(i));
-  }
-  const ip::layer_graph& graph() const { return g; }
-  void run_device(ie::device_set d, const ie::tensor& input, ie::tensor_list& cut) {
-    cut.resize(1);
-    cut[0].id = d.back();
-    ie::resize(cut[0].value, input.shape());
-    std::copy(input.data(), input.data() + input.size(), cut[0].value.data());
-  }
-  void run_server(ie::device_set d, const ie::tensor_list&, ie::tensor_list& out) {
-    if (d.size() == g.size()) {
-      out.clear();
-      return;
-    }
-    out.resize(1);
-    out[0].id = static_cast<ip::layer_id>(g.size() - 1);
-    const std::array<std::size_t, 1> shape{16};
-    ie::resize(out[0].value, shape);
-    out[0].value.fill(0.5F);
-  }
-};
-
-struct round_robin {
-  std::size_t n, next = 0;
-  std::size_t select(bool) { return next++ % n; }
-  void update(std::size_t, double) {}
-};
-
 // Per frame: learner select/update, device part (a 64-byte copy), encode, link, decode, server
-// part (a 16-float fill), output collection. Every chain cut in turn (the all-device one too).
+// part (a 64-byte copy), output collection. Every chain cut in turn (the all-device one too).
 void BM_loop_overhead_null_backend(benchmark::State& state) {
-  null_backend b(static_cast<std::size_t>(state.range(0)));
+  ie::null_backend b(static_cast<std::size_t>(state.range(0)));
   auto cands = ie::chain_candidates(b.graph());
-  round_robin learner{cands.size()};
+  ie::round_robin_learner learner{cands.size()};
   ie::sim_link link(ie::bandwidth_trace::constant(1e7, 1e-3));
   ie::loop_options lo;
   lo.timing = ie::compute_timing::modeled;
@@ -138,37 +109,52 @@ void BM_network_inception(benchmark::State& state) { network_run(state, "incepti
 BENCHMARK(BM_network_resnet);
 BENCHMARK(BM_network_inception);
 
-// Serialise + deserialise a 1 MB tensor (262,144 float32) into kept buffers; bytes/s counts the
-// tensor's bytes once per round trip.
-void BM_codec_round_trip_1MB(benchmark::State& state) {
-  const ie::tensor t = ie::random_tensor({1, 64, 64, 64}, 3);
+// Serialise + deserialise a float32 tensor of range(0) MiB, (1, 64, h, h) with 64 h^2 = 2^18
+// range(0), into kept buffers; bytes/s counts the tensor's bytes once per round trip.
+ie::tensor codec_tensor(const benchmark::State& state) {
+  const auto h = static_cast<std::size_t>(64 * std::lround(std::sqrt(static_cast<double>(state.range(0)))));
+  return ie::random_tensor({1, 64, h, h}, 3);
+}
+
+template <class Value>
+void codec_round_trip(benchmark::State& state, const Value& value, std::size_t tensor_bytes) {
   std::vector<std::byte> wire;
-  ie::tensor back;
-  ie::encode(t, wire);
+  Value back;
+  ie::encode(value, wire);
   ie::decode(wire, back);
   for (auto _ : state) {
-    ie::encode(t, wire);
+    ie::encode(value, wire);
     ie::decode(wire, back);
     benchmark::DoNotOptimize(back.data());
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(4 * t.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(tensor_bytes));
+  state.SetLabel(incision::detail::crc32_has_clmul() ? "CRC: carry-less multiply" : "CRC: slicing-by-8");
 }
-BENCHMARK(BM_codec_round_trip_1MB);
+
+void BM_codec_round_trip(benchmark::State& state) {
+  const ie::tensor t = codec_tensor(state);
+  codec_round_trip(state, t, 4 * t.size());
+}
+BENCHMARK(BM_codec_round_trip)->Arg(1)->Arg(16);
 
 // The same through the list form a cut uses (kind 301).
-void BM_codec_list_round_trip_1MB(benchmark::State& state) {
-  const ie::tensor_list cut{{7, ie::random_tensor({1, 64, 64, 64}, 3)}};
-  std::vector<std::byte> wire;
-  ie::tensor_list back;
-  ie::encode(cut, wire);
-  ie::decode(wire, back);
-  for (auto _ : state) {
-    ie::encode(cut, wire);
-    ie::decode(wire, back);
-    benchmark::DoNotOptimize(back.data());
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * (4 << 18));
+void BM_codec_list_round_trip(benchmark::State& state) {
+  const ie::tensor_list cut{{7, codec_tensor(state)}};
+  codec_round_trip(state, cut, 4 * cut[0].value.size());
 }
-BENCHMARK(BM_codec_list_round_trip_1MB);
+BENCHMARK(BM_codec_list_round_trip)->Arg(1)->Arg(16);
+
+// The CRC alone over 1 MiB: the kernel in use and the portable one, side by side.
+void BM_crc32_1MB(benchmark::State& state) {
+  const ie::tensor t = ie::random_tensor({1 << 18}, 4);
+  const auto bytes = std::as_bytes(std::span<const float>(t.data(), t.size()));
+  const bool portable = state.range(0) != 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(portable ? incision::detail::crc32_update_portable(0, bytes) : incision::detail::crc32(bytes));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(bytes.size()));
+  state.SetLabel(portable ? "slicing-by-8"
+                          : (incision::detail::crc32_has_clmul() ? "carry-less multiply" : "slicing-by-8 (no PCLMULQDQ)"));
+}
+BENCHMARK(BM_crc32_1MB)->Arg(0)->Arg(1);
 
 }  // namespace

@@ -7,8 +7,10 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,15 +56,39 @@ std::string parse_message(std::span<const std::byte> bytes, ie::tensor& out, con
 
 }  // namespace
 
-TEST_CASE("slicing-by-8 CRC equals the byte-wise CRC of the envelope") {
-  const ie::tensor noise = ie::random_tensor({70001}, 5);
-  const auto all = std::as_bytes(std::span(noise.data(), noise.size()));
-  for (std::size_t n : {0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 1000, 280004}) {
-    const auto s = all.first(n);
-    CHECK(ie::detail::crc32(s) == incision::detail::crc32(s));
+TEST_CASE("the trailer is the CRC-32 of everything before it (checksummed while copying)") {
+  // a bit-at-a-time CRC, independent of incision::detail::crc32
+  const auto bitwise = [](std::span<const std::byte> data) {
+    std::uint32_t c = 0xFFFFFFFFU;
+    for (const std::byte b : data) {
+      c ^= std::to_integer<std::uint32_t>(b);
+      for (int k = 0; k < 8; ++k) c = (c & 1U) != 0 ? (c >> 1) ^ 0xEDB88320U : c >> 1;
+    }
+    return ~c;
+  };
+  const auto trailer = [](const std::vector<std::byte>& b) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(b[b.size() - 4 + i]) << (8 * i);
+    return v;
+  };
+  std::vector<std::byte> wire;
+  // element data below, at and above the size where the CRC switches kernels, odd lengths too
+  for (const std::size_t m : {0, 1, 7, 31, 32, 33, 100, 4097, 70001}) {
+    ie::encode(ie::random_tensor({m}, 5), wire);
+    CHECK(trailer(wire) == bitwise(std::span(wire).first(wire.size() - 4)));
   }
-  const std::string check = "123456789";
-  CHECK(ie::detail::crc32(std::as_bytes(std::span(check.data(), check.size()))) == 0xCBF43926U);
+  ie::tensor_list list{{2, ie::random_tensor({3, 5}, 6)},
+                       {4, ie::tensor::from_shape({})},
+                       {9, ie::random_tensor({1, 16, 9, 9}, 7)},
+                       {11, ie::tensor::from_shape({2, 0})},
+                       {12, ie::random_tensor({33}, 8)}};
+  list[1].value() = -1.5F;
+  ie::encode(list, wire);
+  CHECK(trailer(wire) == bitwise(std::span(wire).first(wire.size() - 4)));
+  ie::tensor_list back;
+  ie::decode(wire, back);
+  REQUIRE(back.size() == list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) CHECK(bit_equal(back[i].value, list[i].value));
 }
 
 TEST_CASE("encode writes the documented layout and round-trips bit-exactly") {

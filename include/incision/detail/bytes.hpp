@@ -9,13 +9,14 @@
 ///   6       2     kind: which object the payload holds (each area registers its own)
 ///   8       8     payload length n in bytes
 ///   16      n     payload (little-endian integers, IEEE-754 doubles as their 64-bit pattern)
-///   16+n    4     CRC-32 (IEEE 802.3 polynomial) of bytes [0, 16+n)
+///   16+n    4     CRC-32 (IEEE 802.3 polynomial, detail/crc32.hpp) of bytes [0, 16+n)
 ///
 /// Decoding checks every field and throws incision::parse_error naming what is wrong; a
 /// decoder never reads past the buffer.
 #pragma once
 
 #include <incision/config.hpp>
+#include <incision/detail/crc32.hpp>
 #include <incision/error.hpp>
 
 #include <array>
@@ -35,23 +36,6 @@ inline constexpr std::array<char, 4> envelope_magic{'I', 'N', 'C', 'S'};
 inline constexpr std::uint16_t envelope_version = 1;
 inline constexpr std::size_t envelope_header_size = 16;
 inline constexpr std::size_t envelope_trailer_size = 4;
-
-/// CRC-32 (reflected, polynomial 0xEDB88320), table built at compile time.
-inline constexpr std::array<std::uint32_t, 256> crc32_table = [] {
-  std::array<std::uint32_t, 256> t{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1U) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}();
-
-inline std::uint32_t crc32(std::span<const std::byte> data) noexcept {
-  std::uint32_t c = 0xFFFFFFFFU;
-  for (std::byte b : data) c = crc32_table[(c ^ std::to_integer<std::uint32_t>(b)) & 0xFFU] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFU;
-}
 
 /// Appends little-endian fields to a growing buffer.
 class byte_writer {

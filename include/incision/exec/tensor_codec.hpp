@@ -19,12 +19,16 @@
 /// Kind 300 payload: one record. Kind 301 payload: u32 count, u32 reserved 0, then count records.
 /// Decoding checks every field against the limits *before* allocating and throws
 /// incision::parse_error naming what is wrong; the output is untouched when it throws.
+///
+/// Passes over the elements: the encoder checksums them while it copies them (one pass); the
+/// decoder checks the CRC, then copies (two: copying first would touch the output of a frame that
+/// turns out corrupt).
 #pragma once
 
 #include <incision/config.hpp>
 #include <incision/detail/bytes.hpp>
+#include <incision/detail/crc32.hpp>
 #include <incision/error.hpp>
-#include <incision/exec/detail/crc32.hpp>
 #include <incision/exec/tensor.hpp>
 
 #include <algorithm>
@@ -95,13 +99,27 @@ inline std::uint64_t get_le(const std::byte* p, int n) noexcept {
 
 inline std::size_t record_size(const tensor& t) noexcept { return 8 + 8 * t.dimension() + 4 * t.size(); }
 
-inline void copy_floats_out(std::byte* dst, const float* src, std::size_t n) noexcept {
-  if constexpr (std::endian::native == std::endian::little) {
-    if (n != 0) std::memcpy(dst, src, 4 * n);
-  } else {
-    for (std::size_t i = 0; i < n; ++i) put_le(dst + 4 * i, std::bit_cast<std::uint32_t>(src[i]), 4);
+// The CRC of an envelope being written front to back: bytes up to `done` are checksummed.
+struct running_crc {
+  std::byte* done;
+  std::uint32_t value = 0;
+  // checksums the bytes written since the last call, up to p
+  void upto(std::byte* p) noexcept {
+    value = incision::detail::crc32_update(value, std::span<const std::byte>(done, static_cast<std::size_t>(p - done)));
+    done = p;
   }
-}
+  // writes n floats little endian at dst (at or after `done`), checksummed as they are copied
+  void copy_floats(std::byte* dst, const float* src, std::size_t n) noexcept {
+    upto(dst);
+    if constexpr (std::endian::native == std::endian::little) {
+      if (n != 0) value = incision::detail::crc32_copy(value, dst, reinterpret_cast<const std::byte*>(src), 4 * n);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) put_le(dst + 4 * i, std::bit_cast<std::uint32_t>(src[i]), 4);
+      value = incision::detail::crc32_update(value, std::span<const std::byte>(dst, 4 * n));
+    }
+    done = dst + 4 * n;
+  }
+};
 inline void copy_floats_in(float* dst, const std::byte* src, std::size_t n) noexcept {
   if constexpr (std::endian::native == std::endian::little) {
     if (n != 0) std::memcpy(dst, src, 4 * n);
@@ -111,7 +129,7 @@ inline void copy_floats_in(float* dst, const std::byte* src, std::size_t n) noex
   }
 }
 
-inline std::byte* write_record(std::byte* p, partition::layer_id id, const tensor& t) {
+inline std::byte* write_record(std::byte* p, partition::layer_id id, const tensor& t, running_crc& crc) {
   put_le(p, id, 4);
   p[4] = static_cast<std::byte>(dtype_float32);
   p[5] = static_cast<std::byte>(t.dimension());
@@ -121,7 +139,7 @@ inline std::byte* write_record(std::byte* p, partition::layer_id id, const tenso
     put_le(p, d, 8);
     p += 8;
   }
-  copy_floats_out(p, t.data(), t.size());
+  crc.copy_floats(p, t.data(), t.size());
   return p + 4 * t.size();
 }
 
@@ -131,9 +149,11 @@ inline void check_rank(const tensor& t) {
         "exec", "encode: rank " + std::to_string(t.dimension()) + " exceeds 255")));
 }
 
-// Writes the envelope around a payload of n bytes filled by fill(payload_pointer).
+// Writes the envelope around a payload of n bytes filled by fill(payload_pointer, crc): fill
+// may checksum the bulk of what it writes as it copies it (crc.copy_floats); the rest is
+// checksummed after it returns, so the CRC covers the whole envelope either way.
 template <class Fill>
-void seal_into(std::vector<std::byte>& out, std::uint16_t kind, std::size_t n, Fill fill) {
+void seal_checksummed_into(std::vector<std::byte>& out, std::uint16_t kind, std::size_t n, Fill fill) {
   const std::size_t total = incision::detail::envelope_header_size + n + incision::detail::envelope_trailer_size;
   out.resize(total);
   std::byte* p = out.data();
@@ -141,9 +161,17 @@ void seal_into(std::vector<std::byte>& out, std::uint16_t kind, std::size_t n, F
   put_le(p + 4, incision::detail::envelope_version, 2);
   put_le(p + 6, kind, 2);
   put_le(p + 8, n, 8);
-  fill(p + incision::detail::envelope_header_size);
+  running_crc crc{p};
+  fill(p + incision::detail::envelope_header_size, crc);
   const std::size_t body = incision::detail::envelope_header_size + n;
-  put_le(p + body, crc32(std::span<const std::byte>(p, body)), 4);
+  crc.upto(p + body);
+  put_le(p + body, crc.value, 4);
+}
+
+// The same for a payload filled by fill(payload_pointer) alone (checksummed once it is written).
+template <class Fill>
+void seal_into(std::vector<std::byte>& out, std::uint16_t kind, std::size_t n, Fill fill) {
+  seal_checksummed_into(out, kind, n, [&](std::byte* p, running_crc&) { fill(p); });
 }
 
 [[noreturn]] inline void fail(std::string_view what, const std::string& why) {
@@ -168,7 +196,8 @@ inline std::span<const std::byte> open(std::span<const std::byte> data, std::uin
     fail(what, "length field says " + std::to_string(n) + " payload bytes but " + std::to_string(present) +
                    " are present (truncated or padded)");
   const std::size_t body = envelope_header_size + present;
-  if (get_le(data.data() + body, 4) != crc32(data.first(body))) fail(what, "checksum mismatch (corrupted)");
+  if (get_le(data.data() + body, 4) != incision::detail::crc32(data.first(body)))
+    fail(what, "checksum mismatch (corrupted)");
   if (got_kind != kind)
     fail(what, "holds object kind " + std::to_string(got_kind) + ", expected " + std::to_string(kind));
   return data.subspan(envelope_header_size, present);
@@ -235,7 +264,8 @@ inline std::size_t encoded_size(const tensor_list& ts) noexcept {
 
 inline void encode(const tensor& t, std::vector<std::byte>& out) {
   detail::check_rank(t);
-  detail::seal_into(out, tensor_kind, detail::record_size(t), [&](std::byte* p) { detail::write_record(p, 0, t); });
+  detail::seal_checksummed_into(out, tensor_kind, detail::record_size(t),
+                                [&](std::byte* p, detail::running_crc& crc) { detail::write_record(p, 0, t, crc); });
 }
 
 inline void encode(const tensor_list& ts, std::vector<std::byte>& out) {
@@ -246,11 +276,11 @@ inline void encode(const tensor_list& ts, std::vector<std::byte>& out) {
   }
   if (ts.size() > UINT32_MAX)
     INCISION_THROW(invalid_argument(incision::detail::message("exec", "encode: too many tensors")));
-  detail::seal_into(out, tensor_list_kind, n, [&](std::byte* p) {
+  detail::seal_checksummed_into(out, tensor_list_kind, n, [&](std::byte* p, detail::running_crc& crc) {
     detail::put_le(p, ts.size(), 4);
     detail::put_le(p + 4, 0, 4);
     p += 8;
-    for (const named_tensor& t : ts) p = detail::write_record(p, t.id, t.value);
+    for (const named_tensor& t : ts) p = detail::write_record(p, t.id, t.value, crc);
   });
 }
 

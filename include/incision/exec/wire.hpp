@@ -14,8 +14,8 @@
 
 #include <incision/config.hpp>
 #include <incision/detail/bytes.hpp>
+#include <incision/detail/crc32.hpp>
 #include <incision/error.hpp>
-#include <incision/exec/detail/crc32.hpp>
 #include <incision/exec/network.hpp>
 #include <incision/exec/tensor_codec.hpp>
 #include <incision/partition/layer_graph.hpp>
@@ -189,7 +189,7 @@ struct fnv {
 };
 
 // A frame whose payload is a head of head_n bytes (filled by fill) followed, when with_tensors,
-// by the kind-301 envelope of ts; one pass of the outer CRC.
+// by the kind-301 envelope of ts; the outer CRC is taken while the inner envelope is copied in.
 template <class Fill>
 void seal_with_tensors(std::vector<std::byte>& out, wire_kind kind, std::size_t head_n, const tensor_list& ts,
                        bool with_tensors, Fill fill) {
@@ -204,9 +204,10 @@ void seal_with_tensors(std::vector<std::byte>& out, wire_kind kind, std::size_t 
   put_le(p + 6, static_cast<std::uint16_t>(kind), 2);
   put_le(p + 8, n, 8);
   fill(p + frame_header_size);
-  if (!inner.empty()) std::memcpy(p + frame_header_size + head_n, inner.data(), inner.size());
+  std::uint32_t crc = incision::detail::crc32(std::span<const std::byte>(p, frame_header_size + head_n));
+  crc = incision::detail::crc32_copy(crc, p + frame_header_size + head_n, inner.data(), inner.size());
   const std::size_t body = frame_header_size + n;
-  put_le(p + body, crc32(std::span<const std::byte>(p, body)), 4);
+  put_le(p + body, crc, 4);
 }
 
 inline void put_str(std::byte* p, std::string_view s) noexcept {
@@ -241,7 +242,7 @@ inline opened_frame open_frame(std::span<const std::byte> frame, const wire_limi
                                    std::to_string(frame.size() - frame_header_size) +
                                    " bytes follow the header (truncated or padded)");
   const std::size_t body = frame_header_size + static_cast<std::size_t>(h.payload_bytes);
-  if (detail::get_le(frame.data() + body, 4) != detail::crc32(frame.first(body)))
+  if (detail::get_le(frame.data() + body, 4) != incision::detail::crc32(frame.first(body)))
     detail::wire_fail("frame", "checksum mismatch (corrupted)");
   return {h.kind, frame.subspan(frame_header_size, static_cast<std::size_t>(h.payload_bytes))};
 }
@@ -399,7 +400,7 @@ inline std::uint64_t model_fingerprint(const network& net) {
     f.u64(g.successors(v).size());
     for (const partition::layer_id w : g.successors(v)) f.u64(w);
     for (const tensor* t : {&net.at(v).weight, &net.at(v).bias})
-      f.u64(detail::crc32(std::as_bytes(std::span<const float>(t->data(), t->size()))));
+      f.u64(incision::detail::crc32(std::as_bytes(std::span<const float>(t->data(), t->size()))));
   }
   return f.h;
 }
