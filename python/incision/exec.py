@@ -11,6 +11,10 @@ trace. Units: seconds, bytes, bytes/second.
     g = net.profile(server_speedup=10)
     plan = inc.dsl(g, bandwidth=1e6)
     y = net.run_split(plan, x)          # equals net.run(x)
+
+The loop and ``run``/``run_split`` also take a Python object as the backend (``graph``,
+``run_device``, ``run_server``; incision.torch's ``TracedModel.backend()`` is one), and the loop
+can run each frame's server part on an edge server over TCP (``edge=``, see incision.net).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ try:
         example_network,
         make_arms,
         map_candidates,
+        run,
+        run_split,
     )
 except ImportError as e:  # pragma: no cover - depends on the build
     raise ImportError(
@@ -56,6 +62,8 @@ __all__: list[str] = [
     "example_network",
     "make_arms",
     "map_candidates",
+    "run",
+    "run_split",
 ]
 
 

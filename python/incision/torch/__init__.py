@@ -8,6 +8,7 @@
     y = back(*front(x))                             # front returns a tuple of the tensors crossing the cut
     contexts, front_delay = tm.arms(inc.BandwidthMap(tm.graph, 1e4, 1e9).plans)
     learner = inc.MuLinUCB(contexts, front_delay)
+    backend = tm.backend()                          # for incision.exec.OnlineLoop and incision.net.EdgeServer
 
 Needs PyTorch (``pip install incision[torch]``); nothing else in incision imports torch.
 """
@@ -20,7 +21,8 @@ try:
 except ImportError as _e:  # pragma: no cover - exercised only without torch
     raise ImportError("incision.torch needs PyTorch: pip install 'incision[torch]' (or pip install torch)") from _e
 
+from ._backend import TorchBackend, model_fingerprint
 from ._model import TracedModel, trace
 from ._ops import KINDS
 
-__all__ = ["KINDS", "TracedModel", "trace"]
+__all__ = ["KINDS", "TorchBackend", "TracedModel", "model_fingerprint", "trace"]

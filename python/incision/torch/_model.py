@@ -208,29 +208,7 @@ class TracedModel:
         """
         dev = set(self.device_set(plan_or_device_layers))
         crossing = self._crossing(dev)
-        source = self._gm.graph
-
-        front = fx.Graph()
-        env: dict[fx.Node, fx.Node] = {}
-        for node in source.nodes:
-            if node.op == "placeholder":
-                env[node] = front.node_copy(node, lambda n: env[n])
-            elif node in self._index and self._index[node] in dev:
-                self._copy(front, node, env)
-        front.output(tuple(env[self._nodes[i]] for i in crossing))
-
-        back = fx.Graph()
-        benv: dict[fx.Node, fx.Node] = {}
-        for i in crossing:
-            benv[self._nodes[i]] = back.placeholder(self._nodes[i].name)
-        for node in source.nodes:
-            if node in self._index and self._index[node] not in dev:
-                self._copy(back, node, benv)
-        for n in self._output.all_input_nodes:
-            if n not in benv:
-                self._copy(back, n, benv)
-        back.output(fx.node.map_arg(self._output.args[0], lambda n: benv[n]))
-
+        front, back = self._sub_graphs(dev, crossing, crossing, None)
         name = self._model_name
         front_module = fx.GraphModule(self._gm, front, class_name=f"{name}Front")
         back_module = fx.GraphModule(self._gm, back, class_name=f"{name}Back")
@@ -240,6 +218,43 @@ class TracedModel:
         back_module.register_forward_pre_hook(
             _ShapeCheck("back", [self._nodes[i].name for i in crossing], [self._meta[i] for i in crossing]))
         return front_module, back_module
+
+    def _sub_graphs(self, dev: set[int], front_out: list[int], back_in: list[int],
+                    back_out: list[int] | None) -> tuple[fx.Graph, fx.Graph]:
+        """The device part (forward's arguments -> tuple of the layers front_out) and the server part
+        (the layers back_in as arguments -> the model's output, or the tuple of the layers back_out)."""
+        source = self._gm.graph
+        front = fx.Graph()
+        env: dict[fx.Node, fx.Node] = {}
+        for node in source.nodes:
+            if node.op == "placeholder":
+                env[node] = front.node_copy(node, lambda n: env[n])
+            elif node in self._index and self._index[node] in dev:
+                self._copy(front, node, env)
+        front.output(tuple(env[self._nodes[i]] for i in front_out))
+
+        back = fx.Graph()
+        benv: dict[fx.Node, fx.Node] = {}
+        for i in back_in:
+            benv[self._nodes[i]] = back.placeholder(self._nodes[i].name)
+        for node in source.nodes:
+            if node in self._index and self._index[node] not in dev:
+                self._copy(back, node, benv)
+        if back_out is None:
+            for n in self._output.all_input_nodes:
+                if n not in benv:
+                    self._copy(back, n, benv)
+            back.output(fx.node.map_arg(self._output.args[0], lambda n: benv[n]))
+        else:
+            back.output(tuple(benv[self._nodes[i]] for i in back_out))
+        return front, back
+
+    def backend(self, *, cache_size: int = 64) -> Any:
+        """This model as an ``incision.exec`` backend (``TorchBackend``): the online loop and the edge server
+        run its device and server parts at any device set. See ``TorchBackend``."""
+        from ._backend import TorchBackend
+
+        return TorchBackend(self, cache_size=cache_size)
 
     def _copy(self, graph: fx.Graph, node: fx.Node, env: dict[fx.Node, fx.Node]) -> None:
         """Copy node into graph; constants it reads are copied (recomputed) first."""
