@@ -1,5 +1,6 @@
 // Shared helpers of the net tests: a network pair (device and edge built from the same seed), an
-// in-process edge server on a free loopback port, bit-exact output comparison, RSS.
+// in-process edge server on a free loopback port, the incision-edge executable as a subprocess,
+// bit-exact output comparison, RSS.
 #pragma once
 
 #include <incision/exec/cpu_backend.hpp>
@@ -10,10 +11,16 @@
 #include <incision/exec/online_loop.hpp>
 #include <incision/exec/wire.hpp>
 
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace net_test {
 
@@ -59,5 +66,52 @@ inline long rss_kb() {
   }
   return 0;
 }
+
+// The incision-edge executable (INCISION_EDGE_EXE) as a child process, optionally run through a
+// prefix command (e.g. `ip netns exec NAME`); killed with SIGKILL when destroyed.
+struct edge_process {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+  explicit edge_process(std::uint16_t want_port, const char* model = "resnet", const char* seed = "8",
+                        std::vector<std::string> prefix = {}, const char* address = "127.0.0.1") {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    std::vector<std::string> args = std::move(prefix);
+    for (const char* a : {INCISION_EDGE_EXE, "--port"}) args.emplace_back(a);
+    args.push_back(std::to_string(want_port));
+    for (const char* a : {"--model", model, "--seed", seed, "--address", address}) args.emplace_back(a);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    FILE* f = fdopen(fds[0], "r");
+    char line[256] = {};
+    const bool got = std::fgets(line, sizeof line, f) != nullptr;  // "listening on <address>:<port> ..."
+    std::fclose(f);
+    REQUIRE_MESSAGE(got, "incision-edge did not start");
+    const std::string s(line);
+    const auto colon = s.find(':');
+    REQUIRE(colon != std::string::npos);
+    port = static_cast<std::uint16_t>(std::stoul(s.substr(colon + 1)));
+  }
+  edge_process(const edge_process&) = delete;
+  edge_process& operator=(const edge_process&) = delete;
+  void kill_now() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+  }
+  ~edge_process() { kill_now(); }
+};
 
 }  // namespace net_test

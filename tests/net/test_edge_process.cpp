@@ -5,52 +5,11 @@
 
 #include <doctest/doctest.h>
 
-#include <csignal>
-#include <cstdio>
-#include <string>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace ie = incision::exec;
 
-namespace {
-struct edge_process {
-  pid_t pid = -1;
-  std::uint16_t port = 0;
-  explicit edge_process(std::uint16_t want_port) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], 1);
-      close(fds[0]);
-      const std::string p = std::to_string(want_port);
-      execl(INCISION_EDGE_EXE, INCISION_EDGE_EXE, "--port", p.c_str(), "--model", "resnet", "--seed", "8",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    FILE* f = fdopen(fds[0], "r");
-    char line[256] = {};
-    REQUIRE(std::fgets(line, sizeof line, f) != nullptr);  // "listening on 127.0.0.1:<port> ..."
-    std::fclose(f);
-    const std::string s(line);
-    const auto colon = s.find(':');
-    REQUIRE(colon != std::string::npos);
-    port = static_cast<std::uint16_t>(std::stoul(s.substr(colon + 1)));
-  }
-  void kill_now() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
-  }
-  ~edge_process() { kill_now(); }
-};
-}  // namespace
+using net_test::edge_process;
 
 TEST_CASE("net: killing the incision-edge process mid-stream loses no frame; offloading resumes after a restart") {
   const ie::network net = ie::resnet_network(8);

@@ -1,24 +1,32 @@
 /// @file
 /// @brief online_loop: split inference frame by frame with a learner choosing the cut.
 ///
-/// Per frame (virtual time t0, see sim_link): the learner picks an arm (one candidate device
-/// set: chain cuts, or the bandwidth map's plans on a DAG); the device runs its part; the cut
-/// tensors are encoded (tensor_codec) and sent over the simulated link; the server decodes them
-/// and runs the rest; the frame's delay minus the device time (the offloading delay) goes back
-/// to the learner with `update(arm, delay)`. Deadline: when the server's result is not back by
-/// t0 + deadline (late, link down, or server gone), the device runs the server part itself from
-/// the tensors it kept, starting at the deadline (or when its own part ends, if later). No frame
-/// is lost, and every frame's outputs are the unsplit network's. The result download is not
-/// modelled (a few bytes of class scores).
+/// Per frame (loop time t0): the learner picks an arm (one candidate device set: chain cuts, or
+/// the bandwidth map's plans on a DAG); the device runs its part; the tensors crossing the cut go
+/// to the server part through an offload link (offload_link.hpp): a simulated link in front of a
+/// local server backend (sim_offload: the cut is encoded, sent over the sim_link, decoded and
+/// run), or an edge server over TCP (tcp_link). The frame's delay minus the device time (the
+/// offloading delay) goes back to the learner with `update(arm, delay)`. Deadline: when the
+/// link does not deliver the server part's outputs by t0 + deadline (late, link down, or server
+/// gone), the device runs the server part itself from the tensors it kept, starting when the
+/// link gave up (a simulated link: at the deadline; a TCP link: at once when the edge is known
+/// to be unreachable). No frame is lost, every frame's outputs are the unsplit network's, and
+/// the server part is computed locally at most once per frame (the fallback). The result
+/// download is modelled only by a real link (it is in its round trip).
 ///
-/// Compute times are measured with steady_clock, or modelled from a profiled layer graph
+/// Compute times are measured with steady_clock, or modeled from a profiled layer graph
 /// (sum of the device or server times of the layers run; deterministic, for tests and
-/// simulations). A steady state allocates nothing: every buffer is kept between frames.
+/// simulations). Over a real link, modeled timing replaces the compute times the learner sees
+/// (device, server and fallback parts), while the wire time and the deadline stay real.
+/// The loop's clock advances by each frame's latency (or the frame interval, if longer); it is
+/// virtual: the loop never sleeps. A steady state allocates nothing: every buffer is kept
+/// between frames.
 #pragma once
 
 #include <incision/config.hpp>
 #include <incision/error.hpp>
 #include <incision/exec/concepts.hpp>
+#include <incision/exec/offload_link.hpp>
 #include <incision/exec/run_split.hpp>
 #include <incision/exec/sim_link.hpp>
 #include <incision/exec/tensor.hpp>
@@ -36,6 +44,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -96,41 +105,71 @@ struct arm_table {
 [[nodiscard]] arm_table make_arms(const partition::layer_graph& profile,
                                   const std::vector<std::vector<partition::layer_id>>& candidates);
 
-/// @brief The loop. Holds references to the learner, both backends and the link: they must
-/// outlive it. Device and server may be the same object.
-template <class Learner, class Device, class Server = Device>
+/// @brief The loop over a learner, a device backend and an offload link. Holds references to
+/// the learner, the backends and the link: they must outlive it. Two ways in:
+/// - `online_loop(learner, device, server, sim_link, ...)`: a simulated link in front of a local
+///   server backend (Link = sim_offload<Server>, built by the loop); device and server may be the
+///   same object.
+/// - `online_loop(learner, device, link, ...)`: any offload link, e.g. a tcp_link to an edge
+///   server (Server is then unused and defaults to Device).
+template <class Learner, class Device, class Server = Device, class Link = sim_offload<Server>>
 class online_loop {
  public:
+  /// @brief The loop over a simulated link and a local server backend.
   /// @param profile the layer graph with times (e.g. from exec::profile), used by modeled timing
   /// @throws invalid_argument for no candidates, a candidate with an unknown id, a profile of
   /// another size, or bad options.
   online_loop(Learner& learner, Device& device, Server& server, sim_link& link,
               std::vector<std::vector<partition::layer_id>> candidates, partition::layer_graph profile,
-              const loop_options& options = {});
+              const loop_options& options = {})
+    requires std::same_as<Link, sim_offload<Server>>
+      : online_loop(learner, device, Link(link, server), std::move(candidates), std::move(profile), options,
+                    server.graph().size()) {}
+
+  /// @brief The loop over an offload link (the server part runs wherever the link takes it).
+  /// @throws invalid_argument as above.
+  online_loop(Learner& learner, Device& device, Link& link, std::vector<std::vector<partition::layer_id>> candidates,
+              partition::layer_graph profile, const loop_options& options = {})
+      : online_loop(learner, device, link, std::move(candidates), std::move(profile), options,
+                    device.graph().size()) {}
 
   /// @brief Runs one frame of @p input; the network outputs go to @p outputs.
   /// @throws out_of_range if the learner returns an unknown arm; what the backends throw.
   frame_record run_frame(const tensor& input, tensor_list& outputs);
 
   /// @brief Takes the server away (every offloaded frame then falls back) or brings it back.
-  void set_server_available(bool up) noexcept { server_up_ = up; }
+  /// Forwarded to a link that has `set_server_available` (a simulated server: the cut still
+  /// travels and the device waits out the deadline); with any other link the loop itself stops
+  /// offloading (the frame falls back at once, nothing is sent).
+  void set_server_available(bool up) noexcept {
+    if constexpr (requires { link().set_server_available(up); }) link().set_server_available(up);
+    server_up_ = up;
+  }
   [[nodiscard]] double now() const noexcept { return now_; }
   [[nodiscard]] std::uint64_t frames() const noexcept { return frame_; }
   [[nodiscard]] const std::vector<std::vector<partition::layer_id>>& candidates() const noexcept { return cand_; }
+  /// @brief The offload link (the loop's own sim_offload when built from a sim_link).
+  [[nodiscard]] Link& link() noexcept { return link_; }
 
  private:
+  // The simulated link's adapter is the loop's own (two pointers and its buffers); any other link
+  // is the caller's object, held by reference.
+  using link_storage = std::conditional_t<std::is_same_v<Link, sim_offload<Server>>, Link, Link&>;
+
+  template <class L>
+  online_loop(Learner& learner, Device& device, L&& link, std::vector<std::vector<partition::layer_id>> candidates,
+              partition::layer_graph profile, const loop_options& options, std::size_t server_layers);
+
   Learner& learner_;
   Device& device_;
-  Server& server_;
-  sim_link& link_;
+  link_storage link_;
   std::vector<std::vector<partition::layer_id>> cand_;
   partition::layer_graph profile_;
   loop_options opt_;
   std::vector<double> model_device_, model_server_, model_rest_;  // per candidate
   std::vector<char> all_device_;
-  tensor_list cut_, received_, server_out_;
+  tensor_list cut_, server_out_;
   const tensor_list no_outputs_{};  // the server outputs of an all-device frame (server_out_ keeps its memory)
-  std::vector<std::byte> wire_;
   double now_ = 0.0;
   std::uint64_t frame_ = 0;
   bool server_up_ = true;
@@ -198,22 +237,24 @@ inline arm_table make_arms(const partition::layer_graph& g, const std::vector<st
   return t;
 }
 
-template <class Learner, class Device, class Server>
-online_loop<Learner, Device, Server>::online_loop(Learner& learner, Device& device, Server& server, sim_link& link,
-                                                  std::vector<std::vector<partition::layer_id>> candidates,
-                                                  partition::layer_graph profile, const loop_options& options)
-    : learner_(learner), device_(device), server_(server), link_(link), cand_(std::move(candidates)),
+template <class Learner, class Device, class Server, class Link>
+template <class L>
+online_loop<Learner, Device, Server, Link>::online_loop(Learner& learner, Device& device, L&& link,
+                                                        std::vector<std::vector<partition::layer_id>> candidates,
+                                                        partition::layer_graph profile, const loop_options& options,
+                                                        std::size_t server_layers)
+    : learner_(learner), device_(device), link_(std::forward<L>(link)), cand_(std::move(candidates)),
       profile_(std::move(profile)), opt_(options) {
   static_assert(cut_learner<Learner>, "incision::exec::online_loop: Learner must provide `select(bool key_frame)` "
                                       "returning an arm and `update(std::size_t arm, double delay)`");
   INCISION_EXEC_CHECK_BACKEND("online_loop", Device);
-  INCISION_EXEC_CHECK_BACKEND("online_loop", Server);
+  INCISION_EXEC_CHECK_LINK("online_loop", Link);
   const auto bad = [](const std::string& why) {
     INCISION_THROW(invalid_argument(incision::detail::message("exec", "online_loop: " + why)));
   };
   const std::size_t n = device_.graph().size();
   if (cand_.empty()) bad("no candidate device sets");
-  if (profile_.size() != n || server_.graph().size() != n)
+  if (profile_.size() != n || server_layers != n)
     bad("the profile and both backends must describe the same network (" + std::to_string(n) + " layers)");
   if (!(opt_.deadline > 0.0) || !(opt_.frame_interval >= 0.0) || !std::isfinite(opt_.frame_interval) ||
       !(opt_.server_slowdown > 0.0) || !std::isfinite(opt_.server_slowdown) || opt_.key_frame_every == 0)
@@ -240,8 +281,8 @@ online_loop<Learner, Device, Server>::online_loop(Learner& learner, Device& devi
   }
 }
 
-template <class Learner, class Device, class Server>
-frame_record online_loop<Learner, Device, Server>::run_frame(const tensor& input, tensor_list& outputs) {
+template <class Learner, class Device, class Server, class Link>
+frame_record online_loop<Learner, Device, Server, Link>::run_frame(const tensor& input, tensor_list& outputs) {
   frame_record r;
   r.frame = frame_;
   r.start = now_;
@@ -257,31 +298,29 @@ frame_record online_loop<Learner, Device, Server>::run_frame(const tensor& input
     r.latency = r.device_time;
   } else {
     r.offloaded = true;
-    encode(cut_, wire_);
-    r.shipped_bytes = static_cast<double>(wire_.size());
-    const double arrival = link_.send(t_sent, wire_);
-    r.transfer_time = arrival - t_sent;
     const double deadline_at = now_ + opt_.deadline;
-    bool in_time = server_up_ && arrival < deadline_at;
-    if (in_time) {
-      const double modeled = model_server_[arm] * opt_.server_slowdown;
-      if (opt_.timing == compute_timing::modeled && arrival + modeled > deadline_at) {
-        in_time = false;  // known to be late: skip the work whose result would be dropped
-      } else {
-        r.server_time = timed(modeled, [&] {
-          decode(wire_, received_);
-          server_.run_server(d, received_, server_out_);
-        });
-        if (opt_.timing == compute_timing::measured) r.server_time *= opt_.server_slowdown;
-        in_time = arrival + r.server_time <= deadline_at;
-      }
-    }
-    if (in_time) {
-      r.latency = arrival + r.server_time - now_;
+    offload_request q;
+    q.frame = frame_;
+    q.device_layers = d;
+    q.cut = &cut_;
+    q.sent_at = t_sent;
+    q.budget = deadline_at - t_sent;
+    if (opt_.timing == compute_timing::modeled) q.modeled_server_time = model_server_[arm] * opt_.server_slowdown;
+    q.server_slowdown = opt_.server_slowdown;
+    offload_result o;  // not delivered, given up at once
+    constexpr bool forwards = requires { link().set_server_available(true); };
+    if (forwards || server_up_) o = link_.offload(q, server_out_);
+    r.shipped_bytes = o.shipped_bytes;
+    r.transfer_time = o.transfer_time;
+    r.server_time = o.delivered && opt_.timing == compute_timing::modeled ? q.modeled_server_time : o.server_time;
+    if (o.delivered) {
+      r.latency = r.device_time + r.transfer_time + r.server_time;
     } else {
       r.fallback = true;
+      // the device completes the frame from the tensors it kept, from when the link gave up
+      const double gave_up = o.elapsed >= q.budget ? std::max(t_sent, deadline_at) : t_sent + o.elapsed;
       r.fallback_time = timed(model_rest_[arm], [&] { device_.run_server(d, cut_, server_out_); });
-      r.latency = std::max(t_sent, deadline_at) + r.fallback_time - now_;
+      r.latency = gave_up + r.fallback_time - now_;
     }
   }
   collect_outputs(device_.graph(), cut_, r.offloaded ? server_out_ : no_outputs_, outputs);

@@ -18,10 +18,15 @@
 #include <incision/config.hpp>
 #include <incision/detail/atomic_file.hpp>
 #include <incision/error.hpp>
+#include <incision/exec/concepts.hpp>
 #include <incision/exec/detail/random.hpp>
+#include <incision/exec/offload_link.hpp>
+#include <incision/exec/tensor.hpp>
+#include <incision/exec/tensor_codec.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -94,9 +99,63 @@ class sim_link {
   double busy_ = 0.0;
 };
 
+/// @brief A simulated link in front of a local server backend, as an offload link: the cut is
+/// encoded (tensor_codec), sent over the sim_link at the request's time, decoded and run by
+/// @p Server. Delivered when the server was available, the cut arrived before the deadline and
+/// the server part ended by it; a frame known to be late (modeled timing) is not computed. Not
+/// delivered: the loop's clock runs to the deadline (a simulated device waits it out). Holds
+/// references to the link and the server; keeps its buffers (no allocation in a steady state).
+template <class Server>
+class sim_offload {
+ public:
+  sim_offload(sim_link& link, Server& server) : link_(&link), server_(&server) {
+    INCISION_EXEC_CHECK_BACKEND("sim_offload", Server);
+  }
+  offload_result offload(const offload_request& r, tensor_list& outputs);
+  /// @brief Takes the server away (the cut still travels, nothing comes back) or brings it back.
+  void set_server_available(bool up) noexcept { up_ = up; }
+  [[nodiscard]] sim_link& link() noexcept { return *link_; }
+  [[nodiscard]] Server& server() noexcept { return *server_; }
+
+ private:
+  sim_link* link_;
+  Server* server_;
+  bool up_ = true;
+  std::vector<std::byte> wire_;
+  tensor_list received_;
+};
+
 // ---------------------------------------------------------------------------------------
 // Definitions
 // ---------------------------------------------------------------------------------------
+
+template <class Server>
+offload_result sim_offload<Server>::offload(const offload_request& r, tensor_list& outputs) {
+  offload_result o;
+  encode(*r.cut, wire_);
+  o.shipped_bytes = static_cast<double>(wire_.size());
+  const double arrival = link_->send(r.sent_at, wire_);
+  o.transfer_time = arrival - r.sent_at;
+  const double deadline_at = r.sent_at + r.budget;
+  bool in_time = up_ && arrival < deadline_at;
+  if (in_time) {
+    const bool modeled = !std::isnan(r.modeled_server_time);
+    if (modeled && arrival + r.modeled_server_time > deadline_at) {
+      in_time = false;  // known to be late: skip the work whose result would be dropped
+    } else {
+      const auto t0 = std::chrono::steady_clock::now();
+      decode(wire_, received_);
+      server_->run_server(r.device_layers, received_, outputs);
+      o.server_time = modeled ? r.modeled_server_time
+                              : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() *
+                                    r.server_slowdown;
+      in_time = arrival + o.server_time <= deadline_at;
+    }
+  }
+  o.delivered = in_time;
+  o.elapsed = in_time ? o.transfer_time + o.server_time : std::max(0.0, r.budget);
+  return o;
+}
 
 inline bandwidth_trace::bandwidth_trace(std::vector<trace_point> points) : points_(std::move(points)) {
   const auto bad = [](std::size_t row, const std::string& why) {

@@ -1,20 +1,24 @@
 /// @file
 /// @brief The device side of the network: tcp_link (one connection to an edge_server, driven on
-/// the caller's thread) and remote_server (a backend whose server part runs on the edge over the
-/// link, and on the device when the reply misses the deadline or the edge is gone). Part of
-/// incision::net (Asio + threads).
+/// the caller's thread; an offload link of the online loop, offload_link.hpp) and remote_server
+/// (a backend whose server part runs on the edge over the link, and on the device when the
+/// reply misses the deadline or the edge is gone). Part of incision::net (Asio + threads).
 ///
 /// Per frame: the request carries a frame id and the time left; the caller waits at most the
 /// deadline. A reply that comes later is recognised by its id and dropped when it arrives (the
 /// read is never cancelled mid-frame). A broken connection falls back at once and is retried
 /// with exponential backoff (backoff_min doubling to backoff_max); offloading resumes as soon
-/// as a handshake succeeds. While a request is still being written (a stalled edge), frames
-/// fall back without queueing a second write.
+/// as a handshake succeeds. A connect never holds a frame beyond its deadline: it runs in the
+/// background (driven whenever the link is called), the frame that starts it waits for it at
+/// most until its own deadline, and later frames only poll it; connect_timeout bounds the
+/// attempt as a whole. While a request is still being written (a stalled edge), frames fall
+/// back without queueing a second write.
 #pragma once
 
 #include <incision/config.hpp>
 #include <incision/error.hpp>
 #include <incision/exec/concepts.hpp>
+#include <incision/exec/offload_link.hpp>
 #include <incision/exec/tensor_codec.hpp>
 #include <incision/exec/wire.hpp>
 
@@ -24,7 +28,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,7 +45,7 @@ struct tcp_link_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::chrono::microseconds deadline{std::chrono::seconds(1)};  ///< per frame, from the send
-  std::chrono::milliseconds connect_timeout{1000};              ///< connect + handshake
+  std::chrono::milliseconds connect_timeout{1000};              ///< one connect attempt: resolve, connect, handshake
   std::chrono::milliseconds backoff_min{10}, backoff_max{1000};
   wire_limits limits{};
   std::size_t max_fed_inbox = 16;  ///< federated replies kept until fed_receive (older dropped)
@@ -67,14 +73,23 @@ class tcp_link {
   tcp_link(const tcp_link&) = delete;
   tcp_link& operator=(const tcp_link&) = delete;
 
-  /// @brief Ships @p cut for the server part of @p d and waits for the outputs until the
-  /// deadline. True: @p outputs holds the edge's outputs. False: the caller completes the frame
-  /// itself (late, refused, not connected); @p outputs is then unspecified.
+  /// @brief The offload link: ships `*r.cut` for the server part of `r.device_layers` and waits
+  /// for the outputs until the deadline, the earlier of options().deadline and `r.budget` seconds
+  /// from the call. Not connected: starts a connect if the backoff allows and waits for it within
+  /// that deadline; a connect already in flight is only polled (the frame falls back at once).
+  /// Delivered: @p outputs holds the edge's outputs, `server_time` is the edge's reported compute
+  /// time, `transfer_time` the rest of the round trip. Otherwise the caller completes the frame
+  /// itself (late, refused, not connected; `elapsed` says when the link gave up) and @p outputs
+  /// is unspecified. `modeled_server_time` and `server_slowdown` are ignored (a real edge).
+  offload_result offload(const offload_request& r, tensor_list& outputs);
+  /// @brief The same for a plain call: waits up to options().deadline. True: delivered.
   bool offload(device_set d, const tensor_list& cut, tensor_list& outputs);
-  /// @brief Connects now if down and the backoff allows. True when connected.
+  /// @brief Connects now if down and the backoff allows, waiting up to connect_timeout (blocks:
+  /// for set-up, not inside a frame). True when connected.
   bool ensure_connected();
   [[nodiscard]] bool connected() const noexcept { return state_ == state::up; }
   [[nodiscard]] const tcp_link_stats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const tcp_link_options& options() const noexcept { return opt_; }
   /// @brief Why the link last went down (empty if it never did).
   [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
 
@@ -86,14 +101,15 @@ class tcp_link {
 
  private:
   using clock = std::chrono::steady_clock;
-  enum class state { down, handshake, up };
+  enum class state { down, connecting, handshake, up };
 
   std::uint64_t model_;
   tcp_link_options opt_;
   asio::io_context io_;
+  std::optional<asio::ip::tcp::resolver> resolver_;
   std::optional<asio::ip::tcp::socket> sock_;
   state state_ = state::down;
-  clock::time_point next_attempt_{};
+  clock::time_point next_attempt_{}, connect_until_{};
   std::chrono::milliseconds backoff_{0};
   std::string last_error_;
   tcp_link_stats stats_;
@@ -118,6 +134,7 @@ class tcp_link {
   void close(const std::string& why) {
     if (!sock_) return;
     asio::error_code ec;
+    if (resolver_) resolver_->cancel();
     sock_->close(ec);
     sock_.reset();
     ++generation_;
@@ -127,9 +144,24 @@ class tcp_link {
     last_error_ = why;
     io_.restart();
     io_.poll();  // completes the aborted handlers (they see the old generation)
+    resolver_.reset();
     backoff_ = std::clamp(backoff_ * 2, opt_.backoff_min, opt_.backoff_max);
     next_attempt_ = clock::now() + backoff_;
   }
+
+  [[nodiscard]] bool connecting() const noexcept { return state_ == state::connecting || state_ == state::handshake; }
+
+  // Runs what is ready, and ends a connect attempt that has outlived connect_timeout.
+  void poll() {
+    if (io_.stopped()) io_.restart();
+    io_.poll();
+    if (connecting() && clock::now() >= connect_until_)
+      close(state_ == state::connecting ? "connect timed out" : "handshake timed out");
+  }
+
+  // Starts a connect attempt in the background (resolve if the host is a name, connect, hello).
+  void start_connect();
+  void on_connected(const asio::error_code& ec);
 
   void write(std::vector<std::byte>& bytes) {
     writing_ = true;
@@ -206,76 +238,106 @@ class tcp_link {
 // Definitions
 // ---------------------------------------------------------------------------------------
 
-inline bool tcp_link::ensure_connected() {
-  if (state_ == state::up) return true;
-  if (clock::now() < next_attempt_) return false;
-  close("reconnecting");
-  const auto until = clock::now() + opt_.connect_timeout;
-  asio::error_code ec;
-  asio::ip::tcp::resolver resolver(io_);
-  const auto endpoints = resolver.resolve(opt_.host, std::to_string(opt_.port), ec);
-  if (ec) {
-    last_error_ = "cannot resolve " + opt_.host + ": " + ec.message();
-    return false;
-  }
+inline void tcp_link::start_connect() {
   sock_.emplace(io_);
-  state_ = state::handshake;
-  bool done = false;
-  asio::error_code cec;
-  asio::async_connect(*sock_, endpoints, [&, g = generation_](const asio::error_code& e, const asio::ip::tcp::endpoint&) {
-    if (g != generation_) return;
-    done = true;
-    cec = e;
-  });
-  if (!drive_until([&] { return done; }, until) || cec) {
-    close(cec ? "connect failed: " + cec.message() : std::string("connect timed out"));
-    return false;
+  state_ = state::connecting;
+  connect_until_ = clock::now() + opt_.connect_timeout;
+  const std::uint64_t g = generation_;
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(opt_.host, ec);
+  if (!ec) {  // a numeric address: no resolver
+    sock_->async_connect({address, opt_.port}, [this, g](const asio::error_code& e) {
+      if (g == generation_) on_connected(e);
+    });
+    return;
   }
-  sock_->set_option(asio::ip::tcp::no_delay(true), ec);
+  resolver_.emplace(io_);  // a name: resolved in the background too (a slow DNS never holds a frame)
+  resolver_->async_resolve(opt_.host, std::to_string(opt_.port),
+                           [this, g](const asio::error_code& e, const asio::ip::tcp::resolver::results_type& eps) {
+                             if (g != generation_) return;
+                             if (e) return close("cannot resolve " + opt_.host + ": " + e.message());
+                             asio::async_connect(*sock_, eps, [this, g](const asio::error_code& e2, const auto&) {
+                               if (g == generation_) on_connected(e2);
+                             });
+                           });
+}
+
+inline void tcp_link::on_connected(const asio::error_code& ec) {
+  if (ec) return close("connect failed: " + ec.message());
+  asio::error_code ignored;
+  sock_->set_option(asio::ip::tcp::no_delay(true), ignored);
+  state_ = state::handshake;
   encode(wire_hello{wire_protocol_version, model_}, out_);
   write(out_);
   read_frame();
-  const std::uint64_t g = generation_;
-  if (!drive_until([&] { return state_ == state::up || g != generation_; }, until)) {
-    close("handshake timed out");
-    return false;
+}
+
+inline bool tcp_link::ensure_connected() {
+  poll();
+  if (state_ == state::up) return true;
+  if (state_ == state::down) {
+    if (clock::now() < next_attempt_) return false;
+    start_connect();
   }
+  const std::uint64_t g = generation_;
+  drive_until([&] { return state_ == state::up || g != generation_; }, connect_until_);
+  poll();  // closes an attempt that ran out of time
   return state_ == state::up;
 }
 
-inline bool tcp_link::offload(device_set d, const tensor_list& cut, tensor_list& outputs) {
+inline offload_result tcp_link::offload(const offload_request& q, tensor_list& outputs) {
+  offload_result res;
+  res.transfer_time = std::numeric_limits<double>::infinity();
   const auto start = clock::now();
-  if (state_ != state::up) {
-    io_.poll();
-    if (!ensure_connected()) {
-      ++stats_.down;
-      return false;
-    }
+  auto budget = std::chrono::duration_cast<clock::duration>(opt_.deadline);
+  if (q.budget < std::chrono::duration<double>(budget).count())  // NaN: the link's own deadline
+    budget = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::max(q.budget, 0.0)));
+  const auto until = start + budget;
+  const auto give_up = [&](std::uint64_t& counter) {
+    ++counter;
+    res.elapsed = std::chrono::duration<double>(clock::now() - start).count();
+    return res;
+  };
+  poll();  // a late reply, a closed connection or a finished connect already waiting
+  if (state_ == state::down && clock::now() >= next_attempt_) {
+    start_connect();
+    const std::uint64_t g = generation_;
+    // this frame started the attempt: it may wait for it, but never past its own deadline
+    drive_until([&] { return state_ == state::up || g != generation_; }, std::min(until, connect_until_));
+    poll();
   }
-  io_.poll();  // a late reply or a closed connection already waiting
-  if (state_ != state::up || writing_) {
-    ++stats_.down;
-    return false;
-  }
-  const auto until = start + opt_.deadline;
+  if (state_ != state::up || writing_) return give_up(stats_.down);
+  if (clock::now() >= until) return give_up(stats_.late);
   const auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - clock::now()).count();
   waiting_id_ = ++next_id_;
   got_reply_ = false;
   reply_ok_ = false;
   reply_into_ = &outputs;
-  encode_request(waiting_id_, plan_fingerprint(d), static_cast<std::uint64_t>(std::max<long long>(left, 1)), d, cut,
-                 out_);
+  encode_request(waiting_id_, plan_fingerprint(q.device_layers), static_cast<std::uint64_t>(std::max<long long>(left, 1)),
+                 q.device_layers, *q.cut, out_);
+  res.shipped_bytes = static_cast<double>(out_.size());
   write(out_);
   const std::uint64_t g = generation_;
   const bool done = drive_until([&] { return got_reply_ || g != generation_; }, until);
   reply_into_ = nullptr;
+  res.elapsed = std::chrono::duration<double>(clock::now() - start).count();
   if (done && got_reply_ && reply_ok_) {
     ++stats_.offloaded;
-    return true;
+    res.delivered = true;
+    res.server_time = stats_.last_server_seconds;
+    res.transfer_time = std::max(0.0, res.elapsed - res.server_time);
+    return res;
   }
   if (g != generation_) ++stats_.down;
   else if (!got_reply_) ++stats_.late;
-  return false;
+  return res;
+}
+
+inline bool tcp_link::offload(device_set d, const tensor_list& cut, tensor_list& outputs) {
+  offload_request q;
+  q.device_layers = d;
+  q.cut = &cut;
+  return offload(q, outputs).delivered;
 }
 
 inline void tcp_link::fed_send(std::span<const std::byte> message) {
@@ -300,9 +362,10 @@ inline std::optional<std::vector<std::byte>> tcp_link::fed_receive(std::chrono::
   return m;
 }
 
-/// @brief A backend whose server part runs on the edge: plug it into online_loop as the Server
-/// (with a sim_link standing for no extra modelled link). Falls back to @p local's server part
+/// @brief A backend whose server part runs on the edge, falling back to @p local's server part
 /// when the link cannot deliver in time, so every frame completes with the unsplit outputs.
+/// For code that drives a backend frame by frame; the online loop takes the tcp_link itself as
+/// its offload link (one encode per frame, no second local compute when a reply is late).
 template <class Local>
 class remote_server {
  public:
