@@ -159,9 +159,12 @@ class EdgeProcess:
                                       stdin=subprocess.DEVNULL, bufsize=0)
         line = _read_line(self._proc.stdout, time.monotonic() + self.startup_timeout).decode(errors="replace")
         if not line.startswith("listening on "):
+            stderr = self._stderr
+            self._stderr = None  # read it before _end closes it
             self._end(signal.SIGKILL)
-            self._stderr.seek(0)
-            err = self._stderr.read().decode(errors="replace").strip()
+            stderr.seek(0)
+            err = stderr.read().decode(errors="replace").strip()
+            stderr.close()
             raise RuntimeError(f"{AREA} the edge did not start ({' '.join(self.command)}): "
                                f"{line.strip() or 'no output'}{'; ' + err if err else ''}")
         fields = line.split()
