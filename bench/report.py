@@ -212,7 +212,8 @@ def targets(r: Results) -> list[dict]:
 
     # --- PyTorch (issue 16)
     to = r.json.get("torch_overhead.json")
-    rows.append(row("torch", "resnet50 trace + profile + bandwidth map", "wall time", to and to.get("total_s"), "s",
+    load = "" if not to else f" (CPU {to.get('total_cpu_s', float('nan')):.1f} s, load average {to.get('load_average_1min', float('nan')):.1f})"
+    rows.append(row("torch", "resnet50 trace + profile + bandwidth map", "wall time" + load, to and to.get("total_s"), "s",
                     "< 10 s", at_most(to and to.get("total_s"), 10.0), source="torch_overhead.py"))
     if to and to.get("per_frame"):
         worst = max(x["ratio"] for x in to["per_frame"])

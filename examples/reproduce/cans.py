@@ -311,12 +311,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p)
     p.add_argument("--seeds", type=int, default=None, help="seeds per regime (default 3, --full 10)")
+    p.add_argument("--regimes", nargs="*", default=None, help="only the scenarios whose name contains one of these")
     a = p.parse_args(argv)
     seeds = a.seeds or (10 if a.full else 3)
     t0 = time.perf_counter()
     ex = executor(a.workers)
     try:
-        runs = sweep(run_one, grid(a.full), range(seeds), executor=ex, progress=not a.no_progress, desc="CANS")
+        g = {k: v for k, v in grid(a.full).items() if not a.regimes or any(x in k for x in a.regimes)}
+        if not g:
+            raise SystemExit(f"--regimes {a.regimes} matches no scenario")
+        runs = sweep(run_one, g, range(seeds), executor=ex, progress=not a.no_progress, desc="CANS")
     finally:
         if ex is not None:
             ex.shutdown()

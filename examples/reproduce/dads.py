@@ -303,6 +303,7 @@ def main(argv=None) -> int:
     add_common_args(p)
     p.add_argument("--server-speedup", type=float, default=16.0, help="device time / server time (default 16)")
     p.add_argument("--models", nargs="*", default=None, help="torchvision models (resnet18 is always included)")
+    p.add_argument("--graphs", nargs="*", default=MSR, help="msr-fiddle graphs (file names without .json)")
     a = p.parse_args(argv)
     if not a.server_speedup > PAPER_WIFI_EDGE_OVER_CLOUD:
         raise SystemExit(f"--server-speedup must exceed {PAPER_WIFI_EDGE_OVER_CLOUD} for the calibration to exist")
@@ -338,7 +339,7 @@ def main(argv=None) -> int:
         edge_only_r18 = scale * total
         for name in models:
             rows += solve(name, "torchvision", rescaled(graphs[name], scale, a.server_speedup))
-    for name in MSR:
+    for name in a.graphs:
         g = inc.LayerGraph.from_msr_json(inc.data.path(f"msr-fiddle/{name}.json"))
         rows += solve(name.replace("_inference", ""), "msr-fiddle", g)
     for r in rows:
