@@ -5,10 +5,9 @@ import gc
 import socket
 import time
 
+import incision as inc
 import numpy as np
 import pytest
-
-import incision as inc
 
 ie = pytest.importorskip("incision.exec", reason="incision.exec needs xtensor in the build")
 inet = pytest.importorskip("incision.net", reason="incision.net needs standalone Asio in the build")
