@@ -32,3 +32,15 @@ elseif(all MATCHES "incision::exec present")
 else()
   message(FATAL_ERROR "neither the download nor its clear failure:\n${all}")
 endif()
+
+# A Python build (scikit-build-core sets SKBUILD=2) fetches by default: the same two outcomes.
+file(REMOVE_RECURSE "${WORK_DIR}-skbuild")
+execute_process(
+  COMMAND "${CMAKE_COMMAND}" -S "${INCISION_SOURCE_DIR}" -B "${WORK_DIR}-skbuild" -G "${GENERATOR}" -DSKBUILD=2
+          -DINCISION_BUILD_PYTHON=OFF -DINCISION_BUILD_TESTS=OFF -DINCISION_BUILD_EXAMPLES=OFF
+          -DCMAKE_DISABLE_FIND_PACKAGE_xtensor=ON
+  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT result EQUAL 0 OR NOT "${out}${err}" MATCHES "could not download xtl|using downloaded xtl")
+  message(FATAL_ERROR "a Python build did not try to download xtensor (${result}):\n${out}${err}")
+endif()
+message(STATUS "a Python build tries the download by default")
