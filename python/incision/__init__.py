@@ -29,8 +29,9 @@ __all__ = [
 def __getattr__(name: str) -> ModuleType:
     # incision.plot imports on first use (it is light, but keeps `import incision` minimal);
     # incision.torch stays an explicit import (it imports torch).
-    # incision.exec too (it is missing from builds without xtensor, and says so when imported).
-    if name in ("plot", "exec"):
+    # incision.exec too (it is missing from builds without xtensor, and says so when imported);
+    # incision.sweep (it imports concurrent.futures machinery only a sweep needs).
+    if name in ("plot", "exec", "sweep"):
         import importlib
 
         return importlib.import_module("." + name, __name__)
