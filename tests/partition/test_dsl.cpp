@@ -351,3 +351,94 @@ TEST_CASE("with an RTT, ties between offloading and all-device go to the device 
   MESSAGE(all_device_ties << " RTT ties between offloading and all-device");
   CHECK(all_device_ties > 50);
 }
+
+namespace {
+// Every field of two plans, exactly (the same construction and arithmetic must give the same bits).
+void require_same_plan(const ip::plan& a, const ip::plan& b) {
+  REQUIRE(a.status == b.status);
+  REQUIRE(a.placement == b.placement);
+  REQUIRE(a.device_layers == b.device_layers);
+  REQUIRE(a.server_layers == b.server_layers);
+  REQUIRE(a.shipped_layers == b.shipped_layers);
+  REQUIRE(a.shipped_bytes == b.shipped_bytes);
+  REQUIRE(a.device_time == b.device_time);
+  REQUIRE(a.upload_time == b.upload_time);
+  REQUIRE(a.server_time == b.server_time);
+  REQUIRE(a.download_time == b.download_time);
+  REQUIRE(a.rtt == b.rtt);
+  REQUIRE(a.latency == b.latency);
+  REQUIRE(a.max_stage == b.max_stage);
+}
+}  // namespace
+
+TEST_CASE("a kept solver's run() gives fresh dsl()'s plans across graphs, links, options and oracles") {
+  // One solver for every call: graphs of changing sizes (the profiled ResNet-50 and Inception-v3
+  // operator graphs between small random DAGs with free layers), both constructions, links with
+  // RTT and download, the graph or a table as oracle. Its buffers keep stale entries of larger
+  // graphs; none may leak into a plan. After run(), the solver stays assigned to that graph.
+  const auto data = std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle";
+  const std::vector<ip::layer_graph> big{ip::load_msr_json(data / "op_resnet50_inference.json"),
+                                         ip::load_msr_json(data / "layer_inceptionv3_inference.json")};
+  std::mt19937_64 rng(1313);
+  std::uniform_int_distribution<std::size_t> size(1, 12);
+  std::uniform_int_distribution<int> coin(0, 9);
+  std::uniform_real_distribution<double> logbw(-1.0, 1.5), unif(0.0, 3.0);
+  ip::dsl_solver kept;
+  int runs = 0;
+  for (int trial = 0; trial < 600; ++trial) {
+    const bool profiled = trial % 50 == 0;
+    ip::layer_graph small = random_dag(rng, size(rng), 0.3, trial % 2 == 0, trial % 3 == 0);
+    for (ip::layer_id v = 0; v < small.size(); ++v)  // free layers, so that some fold
+      if (coin(rng) < 3) small.set_costs(v, 0.0, 0.0, coin(rng) < 5 ? 0.0 : small[v].out_bytes);
+    const ip::layer_graph& g = profiled ? big[static_cast<std::size_t>(trial / 50) % 2] : small;
+    const double bw = profiled ? (trial % 100 == 0 ? 2147483648.0 : 12.5e6) : std::pow(10.0, logbw(rng));
+    const double rtt = trial % 4 == 1 ? unif(rng) : 0.0;
+    const double down = trial % 5 == 2 ? 0.5 + unif(rng) : std::numeric_limits<double>::infinity();
+    const ip::simple_link link(bw, rtt, down);
+    ip::dsl_options opt;
+    if (trial % 7 == 3) opt = ip::dsl_options{.precedence = false, .pin_inputs = trial % 2 == 0};
+    INFO("trial " << trial << " n=" << g.size() << " bw=" << bw << " rtt=" << rtt << " down=" << down);
+    if (trial % 3 == 2) {  // a table oracle: the solver copies the costs
+      std::vector<double> d(g.size()), s(g.size()), b(g.size());
+      for (ip::layer_id v = 0; v < g.size(); ++v) {
+        d[v] = unif(rng);
+        s[v] = coin(rng) < 2 ? 0.0 : unif(rng);
+        b[v] = unif(rng);
+      }
+      const ip::table_oracle o(d, s, b);
+      require_same_plan(kept.run(g, o, link, opt), ip::dsl(g, o, link, opt));
+    } else {
+      require_same_plan(kept.run(g, g, link, opt), ip::dsl(g, g, link, opt));
+      // still assigned to g: a re-solve at another rate is fresh dsl() at that rate
+      const ip::simple_link other(bw * 3.0, rtt, down);
+      require_same_plan(kept.solve(ip::detail::resolve_link(other)), ip::dsl(g, g, other, opt));
+    }
+    ++runs;
+  }
+  CHECK(runs == 600);
+}
+
+TEST_CASE("run() leaves a kept solver unchanged when a check or the oracle throws") {
+  std::mt19937_64 rng(99);
+  const auto g = random_dag(rng, 9, 0.3, false, true);
+  ip::dsl_solver s;
+  const ip::plan before = s.run(g, g, ip::simple_link(2.0));
+  const auto l = ip::detail::resolve_link(ip::simple_link(2.0));
+  struct bad_link {
+    double bandwidth() const { return -1.0; }
+  };
+  CHECK_THROWS_WITH_AS((void)s.run(g, g, bad_link{}), doctest::Contains("bandwidth must be > 0"),
+                       incision::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)s.run(ip::layer_graph{}, ip::layer_graph{}, ip::simple_link(2.0)),
+                       doctest::Contains("empty"), incision::invalid_argument);
+  const auto other = random_dag(rng, 5, 0.3, false, false);
+  struct late_bad_oracle {
+    double compute_time(ip::layer_id v, ip::side) const { return v == 3 ? std::nan("") : 1.0; }
+    double output_bytes(ip::layer_id) const { return 1.0; }
+  };
+  CHECK_THROWS_WITH_AS((void)s.run(other, late_bad_oracle{}, ip::simple_link(2.0)),
+                       doctest::Contains("(id 3)"), incision::oracle_error);
+  CHECK(&s.graph() == &g);
+  CHECK(s.costs().dev.data() == g.device_times().data());
+  require_same_plan(s.solve(l), before);
+}

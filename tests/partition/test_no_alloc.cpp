@@ -49,6 +49,29 @@ TEST_CASE("dsl_solver re-solves (new bandwidths, DSH weights) without allocating
   CHECK(counted >= 1);
 }
 
+TEST_CASE("a kept solver's run() allocates only the plan; a fresh dsl() allocates its buffers too"
+          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+  const auto data = std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle";
+  const auto big = ip::load_msr_json(data / "op_resnet50_inference.json");
+  const auto small = ip::load_msr_json(data / "layer_bert24_inference.json");
+  (void)small.flat();  // the graphs' own caches (filled on first use) are not the solver's
+  ip::dsl_solver s;
+  (void)s.run(big, big, ip::simple_link(2147483648.0));  // the buffers grow to the larger graph
+  const auto allocations_of = [](auto&& call) {
+    const count_scope scope;
+    const ip::plan p = call();
+    const long counted = allocations.load();
+    CHECK(p.latency > 0.0);
+    return counted;
+  };
+  // a plan holds at most four vectors: placement, device, server and shipped layers
+  for (const ip::layer_graph* g : {&small, &big, &small}) {
+    CHECK(allocations_of([&] { return s.run(*g, *g, ip::simple_link(12.5e6)); }) <= 4);
+    CHECK(allocations_of([&] { return s.run(*g, *g, ip::simple_link(2147483648.0)); }) <= 4);
+  }
+  CHECK(allocations_of([&] { return ip::dsl(big, 2147483648.0); }) > 4);
+}
+
 TEST_CASE("max_flow re-solve with new capacities does not allocate"
           * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   ip::max_flow mf;

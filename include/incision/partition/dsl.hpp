@@ -71,6 +71,12 @@ class dsl_solver {
   /// The solver keeps a pointer to @p g: the graph must outlive the solver's use and not change.
   template <class Oracle>
   void assign(const layer_graph& g, const Oracle& oracle, const dsl_options& opt = {});
+  /// @brief dsl() on a solver kept between calls: assign() then solve() at @p link, the same plan
+  /// as dsl(g, oracle, link, opt), without allocating anything but the plan once the buffers have
+  /// grown to the largest graph seen. Leaves the solver assigned to @p g. Same checks and
+  /// exceptions as dsl(); the solver is unchanged when a check or the oracle throws.
+  template <class Oracle, class Link>
+  plan run(const layer_graph& g, const Oracle& oracle, const Link& link, const dsl_options& opt = {});
   /// @brief Solves at @p link with @p w (weights apply to the cut, the plan is priced unweighted).
   /// @return the optimal plan; value() holds the weighted cut value of the solve.
   plan solve(const detail::link_values& link, const cost_weights& w = {});
@@ -107,6 +113,7 @@ class dsl_solver {
   };
   const layer_graph* g_ = nullptr;
   detail::cost_table c_;
+  detail::cost_table spare_costs_;  // what assign() reads into (see there)
   dsl_options opt_;
   max_flow mf_;
   std::vector<flow_layer> flow_layers_;
@@ -185,7 +192,7 @@ inline void dsl_solver::build() {
   const std::uint32_t in_room = precedence ? 2 : 1;  // arc ends a producer may add per edge
   // at most two vertices per layer; rooms: an auxiliary vertex 1 + out-degree, a flow vertex
   // 1 + out-degree + in_room * in-degree
-  mf_.begin_rooms(2 * layers, 2 * layers + (2 + in_room) * adj.succ.size(), /*descending=*/true);
+  mf_.begin_rooms_uncleared(2 * layers, 2 * layers + (2 + in_room) * adj.succ.size(), /*descending=*/true);
   max_flow::vertex next = 0;
   // raw pointers: the loop may call the allocator (push_back), after which the compiler would
   // reload every vector's data pointer
@@ -238,13 +245,23 @@ inline void dsl_solver::build() {
 template <class Oracle>
 void dsl_solver::assign(const layer_graph& g, const Oracle& oracle, const dsl_options& opt) {
   g.require_nonempty("dsl");
-  detail::cost_table c;
-  detail::read_costs(g, oracle, c);
-  c_ = std::move(c);
+  // read into the spare table, then swap: a throwing oracle leaves the solver as it was, and a
+  // kept solver reuses both tables' memory
+  detail::read_costs(g, oracle, spare_costs_);
+  std::swap(c_, spare_costs_);
   g_ = &g;
   opt_ = opt;
   mf_.set_tie_tolerance(detail::tie_rel);
   build();
+}
+
+template <class Oracle, class Link>
+plan dsl_solver::run(const layer_graph& g, const Oracle& oracle, const Link& link, const dsl_options& opt) {
+  INCISION_PARTITION_CHECK_ORACLE("dsl", Oracle);
+  INCISION_PARTITION_CHECK_LINK("dsl", Link);
+  const detail::link_values l = detail::resolve_link(link);  // throws before anything changes
+  assign(g, oracle, opt);
+  return solve(l);
 }
 
 inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_weights& w,
@@ -293,10 +310,8 @@ template <class Oracle, class Link>
 plan dsl(const layer_graph& g, const Oracle& oracle, const Link& link, const dsl_options& opt) {
   INCISION_PARTITION_CHECK_ORACLE("dsl", Oracle);
   INCISION_PARTITION_CHECK_LINK("dsl", Link);
-  const auto l = detail::resolve_link(link);
   dsl_solver s;
-  s.assign(g, oracle, opt);
-  return s.solve(l);
+  return s.run(g, oracle, link, opt);
 }
 
 }  // namespace partition
