@@ -2,7 +2,7 @@
 # Per-call instruction, L1 data miss and branch-miss counts of one DSL call, from cachegrind's
 # simulation (valgrind: apt-get install valgrind): dsl_repeat runs N = 200 and N = 0 calls and the
 # difference is divided by 200, so loading the graph cancels out.
-#   bench/instruction_counts.sh [graph name = op_resnet50_inference] [bandwidth] [oneshot|resolve]
+#   bench/instruction_counts.sh [graph name = op_resnet50_inference] [bandwidth] [oneshot|kept|resolve]
 # DSL_REPEAT=<path> counts another build of dsl_repeat (an older commit's, to compare).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
