@@ -3,12 +3,14 @@
 #include <incision/exec/cpu_backend.hpp>
 #include <incision/exec/layers/conv2d.hpp>
 #include <incision/exec/layers/dense.hpp>
+#include <incision/exec/layers/gemm.hpp>
 #include <incision/exec/layers/pooling.hpp>
 #include <incision/exec/run_split.hpp>
 
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -76,7 +78,7 @@ ie::tensor naive_pool(const ie::tensor& x, const il::pool_geometry& g, bool max)
 
 }  // namespace
 
-TEST_CASE("conv2d (im2col + GEMM, and the 1x1 stride-1 path) equals the naive loop") {
+TEST_CASE("conv2d (im2col + GEMM, the padded-input path, and the 1x1 stride-1 path) equals the naive loop") {
   struct case_t {
     std::size_t n, c, h, w, k_out;
     il::conv2d_geometry g;
@@ -97,11 +99,62 @@ TEST_CASE("conv2d (im2col + GEMM, and the 1x1 stride-1 path) equals the naive lo
     const ie::tensor w = ie::random_tensor({cs.k_out, cs.c / cs.g.groups, cs.g.kernel, cs.g.kernel}, seed++);
     const ie::tensor b = cs.bias ? ie::random_tensor({cs.k_out}, seed++) : ie::tensor::from_shape({0});
     const ie::tensor want = naive_conv(x, w, b, cs.g);
-    ie::tensor y = ie::tensor::from_shape(want.shape());
-    std::vector<float> cols;
-    il::conv2d(x, w, b, cs.g, y, cols);
-    CHECK(close(y, want));
+    for (const bool avx2 : {true, false}) {
+      CAPTURE(avx2);
+      ie::tensor y = ie::tensor::from_shape(want.shape());
+      std::vector<float> cols;
+      il::conv2d_with(x, w, b, cs.g, y, cols, avx2);
+      CHECK(close(y, want));
+    }
   }
+}
+
+TEST_CASE("conv2d: every kernel, stride and padding on small images, both paths, equals the naive loop") {
+  MESSAGE("AVX2 + FMA kernel on this CPU: " << (il::gemm_has_avx2() ? "yes" : "no"));
+  std::uint64_t seed = 100;
+  std::size_t checked = 0, wrong = 0;
+  std::vector<float> cols;  // one scratch for all, as the backend keeps it
+  for (const std::size_t k : {1, 2, 3, 5})
+    for (const std::size_t s : {1, 2, 3})
+      for (const std::size_t p : {std::size_t{0}, std::size_t{1}, k})
+        for (const std::size_t h : {1, 4, 7})
+          for (const std::size_t wd : {2, 5, 19}) {
+            if (h + 2 * p < k || wd + 2 * p < k) continue;
+            // 11 output channels: the kernel's 8-row, 4-row and single-row blocks all run
+            const il::conv2d_geometry g{k, s, p, 1};
+            const ie::tensor x = ie::random_tensor({1, 3, h, wd}, seed++);
+            const ie::tensor w = ie::random_tensor({11, 3, k, k}, seed++);
+            const ie::tensor b = ie::random_tensor({11}, seed++);
+            const ie::tensor want = naive_conv(x, w, b, g);
+            for (const bool avx2 : {true, false}) {
+              ie::tensor y = ie::tensor::from_shape(want.shape());
+              il::conv2d_with(x, w, b, g, y, cols, avx2);
+              ++checked;
+              if (!close(y, want)) {
+                ++wrong;
+                MESSAGE("k " << k << " s " << s << " p " << p << " h " << h << " w " << wd << " avx2 " << avx2);
+              }
+            }
+          }
+  CHECK(checked > 400);
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("gemm_accumulate equals Eigen's product on shapes around the kernel's blocks") {
+  std::uint64_t seed = 7;
+  for (const std::size_t m : {1, 3, 4, 8, 13})
+    for (const std::size_t k : {1, 9, 27})
+      for (const std::size_t n : {1, 7, 8, 16, 17, 40}) {
+        const ie::tensor w = ie::random_tensor({m, k}, seed++), c = ie::random_tensor({k, n}, seed++);
+        const ie::tensor y0 = ie::random_tensor({m, n}, seed++);
+        ie::tensor fast = y0, ref = y0;
+        il::gemm_accumulate(w.data(), c.data(), fast.data(), m, k, n);
+        il::gemm_accumulate_eigen(w.data(), c.data(), ref.data(), m, k, n);
+        CAPTURE(m);
+        CAPTURE(k);
+        CAPTURE(n);
+        CHECK(close(fast, ref));
+      }
 }
 
 TEST_CASE("max and average pooling (padding, count_include_pad) and global pooling equal the naive loop") {
