@@ -119,7 +119,7 @@ def kind_of(node: fx.Node, root: nn.Module) -> str:
     if node.op == "placeholder":
         return "input"
     if node.op == "call_module":
-        mod = root.get_submodule(node.target)
+        mod = root.get_submodule(str(node.target))
         for cls, kind in _MODULE_KINDS:
             if isinstance(mod, cls):
                 return kind
@@ -132,7 +132,7 @@ def kind_of(node: fx.Node, root: nn.Module) -> str:
         except TypeError:  # unhashable target
             return "other"
     if node.op == "call_method":
-        return _METHOD_KINDS.get(node.target, "other")
+        return _METHOD_KINDS.get(str(node.target), "other")
     return "other"
 
 
@@ -163,10 +163,11 @@ def nbytes(value: Any) -> int:
 def macs_of(kind: str, node: fx.Node, root: nn.Module, args: tuple, kwargs: dict, out: Any) -> float:
     """Multiply-accumulates of one node, from its run-time argument and output values."""
     first = args[0] if args else next(iter(kwargs.values()), None)
+    weight: Any
     if kind == "conv":
         if node.op == "call_module":
-            weight = root.get_submodule(node.target).weight
-            transposed = isinstance(root.get_submodule(node.target), nn.modules.conv._ConvTransposeNd)
+            weight = root.get_submodule(str(node.target)).weight
+            transposed = isinstance(root.get_submodule(str(node.target)), nn.modules.conv._ConvTransposeNd)
         else:
             weight = args[1] if len(args) > 1 else kwargs.get("weight")
             transposed = "transpose" in getattr(node.target, "__name__", "")
@@ -177,7 +178,7 @@ def macs_of(kind: str, node: fx.Node, root: nn.Module, args: tuple, kwargs: dict
         return float(_numel(base) * per)
     if kind == "linear":
         if node.op == "call_module":
-            mod = root.get_submodule(node.target)
+            mod = root.get_submodule(str(node.target))
             weight = mod.weight
             if isinstance(mod, nn.Bilinear):
                 return float(_numel(out) * weight.shape[1] * weight.shape[2])

@@ -69,7 +69,7 @@ def symbolic_trace(model: nn.Module, leaf_modules: tuple[type, ...] = ()) -> fx.
 
 
 def _inplace_module(node: fx.Node, gm: fx.GraphModule) -> bool:
-    return node.op == "call_module" and getattr(gm.get_submodule(node.target), "inplace", False) is True
+    return node.op == "call_module" and getattr(gm.get_submodule(str(node.target)), "inplace", False) is True
 
 
 def _inplace_twin(node: fx.Node) -> Any:
@@ -87,7 +87,7 @@ def _inplace_twin(node: fx.Node) -> Any:
                     return twin
         return None
     if node.op == "call_method":
-        name = node.target
+        name = str(node.target)
         if name.endswith("_") and not name.startswith("_"):
             twin = name[:-1]
             if not hasattr(torch.Tensor, twin):
@@ -103,7 +103,7 @@ def _inplace_flag(node: fx.Node) -> tuple[str, int] | None:
     if node.kwargs.get("inplace") is True:
         return ("kw", 0)
     try:
-        params = list(inspect.signature(node.target).parameters)
+        params = list(inspect.signature(node.target).parameters)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
     if "inplace" in params:
@@ -117,11 +117,9 @@ def _constant_nodes(graph: fx.Graph) -> set[fx.Node]:
     """get_attr nodes and every node that depends on no graph input (recomputed wherever used)."""
     constant: set[fx.Node] = set()
     for node in graph.nodes:
-        if node.op == "get_attr":
+        computes = node.op in ("call_function", "call_method", "call_module")
+        if node.op == "get_attr" or (computes and all(n in constant for n in node.all_input_nodes)):
             constant.add(node)
-        elif node.op in ("call_function", "call_method", "call_module"):
-            if all(n in constant for n in node.all_input_nodes):
-                constant.add(node)
     return constant
 
 
@@ -156,9 +154,9 @@ def functionalize(gm: fx.GraphModule) -> int:
                     f"{AREA} {_where(node)} works in place on '{mutated.name}', which may be a view of another "
                     "tensor; rewrite it out of place (e.g. x = x.relu() instead of x.relu_())")
         if module_inplace:
-            mod = copy.copy(gm.get_submodule(node.target))
+            mod: Any = copy.copy(gm.get_submodule(str(node.target)))
             mod.inplace = False
-            name = "incision_out_of_place_" + node.target.replace(".", "_")
+            name = "incision_out_of_place_" + str(node.target).replace(".", "_")
             if not hasattr(gm, name):
                 gm.add_submodule(name, mod)
             node.target = name
@@ -232,7 +230,8 @@ def run_model(model: nn.Module, args: tuple) -> Any:
     changed = [name for (name, t), v in zip(state, versions) if t._version != v]
     if changed:
         _restore(saved)
-        raise ValueError(f"{AREA} {type(model).__name__}.forward mutates its state in place ({', '.join(changed[:5])}); "
+        raise ValueError(f"{AREA} {type(model).__name__}.forward mutates its state in place "
+                         f"({', '.join(changed[:5])}); "
                          "torch.fx drops such updates from the graph, so the model cannot be split faithfully")
     return out
 
