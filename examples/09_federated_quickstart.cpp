@@ -62,7 +62,9 @@ bool close(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a - b).
 }  // namespace
 
 int main() {
-  const auto [contexts, front_delay] = load_vgg16();
+  const auto table = load_vgg16();  // (a lambda may not capture a structured binding before Clang 16)
+  const context_table& contexts = table.first;
+  const Eigen::VectorXd& front_delay = table.second;
   const Eigen::Matrix<double, 7, 1> theta{0, 0, 0, 1e-12, 0, 0, 1 / 10e6};
   std::mt19937_64 rng(11);
   std::normal_distribution<double> noise(0.0, 0.005);
@@ -92,6 +94,7 @@ int main() {
   // Device 1 measured four cuts offline (20% too slow): its warm start.
   const std::vector<std::size_t> offline_arms{0, 6, 14, 21};
   std::vector<double> offline_delays;
+  offline_delays.reserve(offline_arms.size());
   for (std::size_t arm : offline_arms) offline_delays.push_back(1.2 * measure(arm));
   observed.clear();
 
