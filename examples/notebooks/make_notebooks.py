@@ -131,6 +131,23 @@ NOTEBOOKS = {
             "lat = table[np.arange(1800), arms].mean(); best = table.min(axis=1).mean()\n"
             "print(f'muLinUCB {1e3 * lat:.2f} ms per frame, oracle {1e3 * best:.2f} ms')"
         ),
+        new_code_cell(
+            "# the same learner in the real loop: incision's executor runs the traced parts (tm.backend()) over a\n"
+            "# simulated 5 MB/s uplink, then with each frame's server part on an edge server over loopback TCP\n"
+            "import incision.exec as ie\n"
+            "import incision.net as inet\n\n"
+            "backend = tm.backend()\n"
+            "learner = inc.MuLinUCB(contexts, front_delay, alpha=0.01, gamma=0.95)\n"
+            "link = ie.SimLink(ie.BandwidthTrace.constant(5e6))\n"
+            "sim = ie.OnlineLoop(backend, learner, link, bmap, tm.graph, timing='modeled').run(3, x.numpy())\n"
+            "with inet.EdgeServer(tm.backend()) as edge:   # a real edge would trace its own copy of the model\n"
+            "    tcp_link = inet.TcpLink(edge.port, backend, deadline=5.0)   # the handshake checks the fingerprints\n"
+            "    tcp = ie.OnlineLoop(backend, learner, None, bmap, tm.graph, edge=tcp_link).run(3, x.numpy())\n"
+            "assert sim['output_error'].max() < 1e-4 and tcp['output_error'].max() < 1e-4   # every frame = model(x)\n"
+            "print('simulated link, arms:', sim['arm'])\n"
+            "print('over TCP, frames the edge served:', int(tcp['edge'].sum()), 'of', int(tcp['offloaded'].sum()),\n"
+            "      'offloaded; its compute times (ms):', np.round(1e3 * tcp['edge_server_time'][tcp['edge']], 1))"
+        ),
     ],
     "03_federated_fedlinucb_dw.ipynb": [
         new_markdown_cell(
