@@ -33,10 +33,7 @@ if [[ -s "$out/doxygen/warnings.log" ]]; then
   sed 's/^/docs: tolerated for now: /' "$out/doxygen/warnings.txt"
 fi
 
-# The Python snippets the pages include come from these scripts: they must run.
-for script in examples/python/quickstart.py examples/python/custom_learner.py; do
-  "$py" "$script" >/dev/null || { echo "docs: $script failed" >&2; exit 1; }
-done
+# The scripts the pages include are run (and checked) by python/tests/test_examples.py.
 
 # -E: a fresh environment, so every page is read again and none of its warnings can hide.
 "$py" -m sphinx -b html -E -q -W --keep-going docs "$out/html"

@@ -648,7 +648,7 @@ ridge_stats<Dim> ridge_stats<Dim>::decode(incision::detail::byte_reader& r) {
     r.fail("ridge statistics dimension " + std::to_string(d) + " does not match the compile-time " +
            "dimension " + std::to_string(Dim));
   const std::size_t dd = d;
-  if (r.remaining() < (5 * 8) + (3 * dd + 2 * dd * dd) * 8)
+  if (r.remaining() < std::size_t{40} + (3 * dd + 2 * dd * dd) * 8)  // 5 scalars, 3 vectors, 2 matrices
     r.fail("ridge statistics truncated");
   ridge_stats s;
   s.allocate(dd);

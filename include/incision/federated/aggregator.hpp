@@ -158,7 +158,7 @@ class fed_aggregator {
   std::vector<std::byte> on_hello(const fed_hello& m);
   std::vector<std::byte> on_upload(incision::detail::byte_reader& r);
   std::vector<std::byte> reject(std::uint64_t device, std::uint64_t seq, fed_reject_code code,
-                                std::string text);
+                                std::string_view text);
   std::vector<std::byte> personal_download(const device_state& dev, std::uint64_t device_id) const;
   static std::vector<std::byte> download_bytes(const std::string& name, const group_state& g,
                                                std::uint64_t recipient, std::uint64_t acked_seq);
@@ -247,7 +247,7 @@ inline std::vector<std::byte> fed_aggregator::handle(std::span<const std::byte> 
 }
 
 inline std::vector<std::byte> fed_aggregator::reject(std::uint64_t device, std::uint64_t seq,
-                                                     fed_reject_code code, std::string text) {
+                                                     fed_reject_code code, std::string_view text) {
   fed_reject m;
   m.device_id = device;
   m.seq = seq;
