@@ -8,6 +8,7 @@
 #include <incision/exec/cpu_backend.hpp>
 #include <incision/exec/example_networks.hpp>
 #include <incision/exec/network.hpp>
+#include <incision/exec/null_backend.hpp>
 #include <incision/exec/offload_link.hpp>
 #include <incision/exec/online_loop.hpp>
 #include <incision/exec/presplit_backend.hpp>
