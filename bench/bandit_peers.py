@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python" / "tests"))
 from reference import OfficialLoop  # noqa: E402
 
-
 # Process CPU time, not wall time: the benchmark machine is shared, and CPU time is what both
 # sides of every comparison actually spend (the C++ numbers are Google Benchmark's cpu_time).
 clock = time.process_time

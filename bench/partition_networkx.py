@@ -24,6 +24,7 @@ import incision as inc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python" / "tests"))
 from reference import networkx_min_cut_value  # noqa: E402
+
 FILES = [
     "op_resnet50_inference.json",
     "op_bert_l-12_inference.json",

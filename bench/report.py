@@ -12,6 +12,7 @@ is shared, and wall time then counts other processes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import json
@@ -20,7 +21,7 @@ import os
 import platform
 import re
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -57,38 +58,38 @@ class Results:
         p = folder / "exec_torch.txt"
         self.exec_torch = p.read_text() if p.exists() else ""
 
-    def find(self, pattern: str) -> Optional[float]:
+    def find(self, pattern: str) -> float | None:
         """The cpu time of the one benchmark whose name matches the regex (None when none ran)."""
         hits = [v for k, v in self.cpu.items() if re.fullmatch(pattern, k)]
         return hits[0] if hits else None
 
-    def counter(self, pattern: str, key: str) -> Optional[float]:
+    def counter(self, pattern: str, key: str) -> float | None:
         for k, b in self.counters.items():
             if re.fullmatch(pattern, k) and key in b:
                 return float(b[key])
         return None
 
 
-def row(area: str, target: str, what: str, value: Optional[float], unit: str, goal: str, met: Optional[bool],
-        peer: str = "", peer_value: Optional[float] = None, ratio: Optional[float] = None, source: str = "") -> dict:
+def row(area: str, target: str, what: str, value: float | None, unit: str, goal: str, met: bool | None,
+        peer: str = "", peer_value: float | None = None, ratio: float | None = None, source: str = "") -> dict:
     return {"area": area, "target": target, "measured": what, "value": value, "unit": unit, "goal": goal,
             "peer": peer, "peer_value": peer_value, "ratio": ratio,
             "status": "not measured" if met is None else ("met" if met else "missed"), "source": source}
 
 
-def at_most(v: Optional[float], limit: float) -> Optional[bool]:
+def at_most(v: float | None, limit: float) -> bool | None:
     return None if v is None else v <= limit
 
 
-def at_least(v: Optional[float], limit: float) -> Optional[bool]:
+def at_least(v: float | None, limit: float) -> bool | None:
     return None if v is None else v >= limit
 
 
-def ratio_of(a: Optional[float], b: Optional[float]) -> Optional[float]:
+def ratio_of(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def us(v: Optional[float]) -> Optional[float]:
+def us(v: float | None) -> float | None:
     return None if v is None else v * 1e6
 
 
@@ -198,7 +199,7 @@ def targets(r: Results) -> list[dict]:
         rows.append(row("exec", f"xtensor CPU backend vs PyTorch CPU (one thread), whole {net} network", "per run",
                         float(ours), "ms", "≤ 2x", at_most(float(rat), 2.0), "PyTorch", float(torch_ms), float(rat),
                         "exec_torch.py"))
-    for net, gm, worst in re.findall(r"^(\w+): (?:.*\n)*?  conv layers: geometric mean ratio ([\d.]+), worst ([\d.]+)",
+    for net, _gm, worst in re.findall(r"^(\w+): (?:.*\n)*?  conv layers: geometric mean ratio ([\d.]+), worst ([\d.]+)",
                                      r.exec_torch, re.M):
         rows.append(row("exec", f"xtensor conv2d vs PyTorch, {net} conv layers (worst layer)", "time ratio",
                         float(worst), "x", "≤ 2x", at_most(float(worst), 2.0), "PyTorch", None, float(worst),
@@ -225,11 +226,9 @@ def targets(r: Results) -> list[dict]:
 
 def machine(r: Results) -> dict:
     cpu = platform.processor() or "unknown"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {"nproc": os.cpu_count(), "cpu": cpu, "date": datetime.date.today().isoformat(),
             "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
             "benchmark_date": r.context.get("date", "")}

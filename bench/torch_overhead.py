@@ -28,10 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-import incision as inc
 import numpy as np
 import torch
 import torchvision
+
+import incision as inc
 
 try:
     import incision.torch as it

@@ -6,8 +6,9 @@ ridge statistics solved directly) must make the same choices and give the same u
 confidence bounds.
 """
 
-import incision as inc
 import numpy as np
+
+import incision as inc
 
 T, K, d = 300, 5, 4  # frames, arms, context dimension
 rng = np.random.default_rng(3)

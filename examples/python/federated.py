@@ -7,9 +7,10 @@ observed online (x x^T and x * delay over the scaled contexts of the cuts they p
 nothing of device 1's offline warm start.
 """
 
+import numpy as np
+
 import incision as inc
 import incision.federated  # noqa: F401  (inc.federated.exchange)
-import numpy as np
 
 # The ANS VGG16 table: 23 cuts; a simulated offloading delay linear in the context (the bits to
 # ship over a 10 Mbit/s uplink plus 1 ps per server-side conv MAC), with noise.

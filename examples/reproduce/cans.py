@@ -246,7 +246,7 @@ def page(out: Path) -> str:
         + (f"{len(reach50)} of {len(rows)} regimes have a ceiling of 50 % or more, so 50 % is possible in "
            "principle only there: " + "; ".join(f"{r['scenario']} ({pct(r['reduction'])} reached of "
                                                   f"{pct(r['ceiling'])})" for r in reach50) + "."
-           if reach50 else f"No regime has a ceiling of 50 %: even a learner that never explored would not cut "
+           if reach50 else "No regime has a ceiling of 50 %: even a learner that never explored would not cut "
            "the non-cooperative latency in half, so no cooperation scheme can reproduce the paper's 50 % here."),
     ] + findings(rows) + [
         "",
@@ -267,7 +267,7 @@ def page(out: Path) -> str:
 def findings(rows: list[dict]) -> list[str]:
     """Bullets read off the rows: where the gain is, and where it is not."""
     pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
-    by = {r["scenario"]: r for r in rows}
+    {r["scenario"]: r for r in rows}
     out = ["- **Why the ceiling bounds everything.** Cooperation can only remove exploration a device would "
            "otherwise pay itself, so the gain is at most the non-cooperative learner's own excess over the "
            "oracle. That excess is largest early (short horizons, new devices) and shrinks as a lone learner "

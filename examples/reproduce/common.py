@@ -9,8 +9,9 @@ import csv
 import datetime
 import os
 import platform
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "docs" / "results"
@@ -24,7 +25,7 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def executor(workers: int) -> Optional[cf.Executor]:
+def executor(workers: int) -> cf.Executor | None:
     """A process pool when asked for, else None (incision.sweep then runs serially)."""
     if workers < 0:
         raise SystemExit(f"--workers must be >= 0, got {workers}")

@@ -62,7 +62,7 @@ def profile_torch(name: str, seed: int) -> dict:
     return {"graph": tm.graph.to_json(), "layers": tm.num_layers}
 
 
-def rescaled(g: "inc.LayerGraph", device_scale: float, server_speedup: float) -> "inc.LayerGraph":
+def rescaled(g: inc.LayerGraph, device_scale: float, server_speedup: float) -> inc.LayerGraph:
     """The same graph with device time x device_scale and server time = that / server_speedup."""
     out = inc.LayerGraph()
     dev = np.asarray(g.device_times).ravel() * device_scale
@@ -75,7 +75,7 @@ def rescaled(g: "inc.LayerGraph", device_scale: float, server_speedup: float) ->
     return out
 
 
-def neurosurgeon_dag(g: "inc.LayerGraph", bandwidth: float) -> "inc.Plan":
+def neurosurgeon_dag(g: inc.LayerGraph, bandwidth: float) -> inc.Plan:
     """Neurosurgeon on a DAG as DADS runs it: the best prefix of a topological order (inputs first)."""
     inputs = list(g.inputs)
     order = inputs + [v for v in g.topological_order() if v not in set(inputs)]
@@ -87,7 +87,7 @@ def neurosurgeon_dag(g: "inc.LayerGraph", bandwidth: float) -> "inc.Plan":
     return best
 
 
-def solve(source: str, kind: str, g: "inc.LayerGraph") -> list[dict]:
+def solve(source: str, kind: str, g: inc.LayerGraph) -> list[dict]:
     rows = []
     n = g.num_layers
     for link, mbit in UPLINKS.items():

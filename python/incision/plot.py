@@ -11,7 +11,8 @@ frame used; the oracle is the per-frame minimum of the table.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def regret(table: Any, policies: Mapping[str, Any], *, ax: Any = None) -> Any:
     return ax
 
 
-def latency(table: Any, policies: Mapping[str, Any], *, window: Optional[int] = None, oracle: bool = True,
+def latency(table: Any, policies: Mapping[str, Any], *, window: int | None = None, oracle: bool = True,
             log: bool = True, ax: Any = None) -> Any:
     """Latency over frames (ms, trailing mean of ``window`` frames; T/120 by default), one line per
     policy, with the oracle dashed when ``oracle``."""
@@ -88,7 +89,7 @@ def latency(table: Any, policies: Mapping[str, Any], *, window: Optional[int] = 
     return ax
 
 
-def cut_timeline(policies: Mapping[str, Any], *, cut_labels: Optional[Sequence[str]] = None, ax: Any = None) -> Any:
+def cut_timeline(policies: Mapping[str, Any], *, cut_labels: Sequence[str] | None = None, ax: Any = None) -> Any:
     """The cut each policy chose on every frame (one marker row per policy, offset so they do not hide
     each other); ``cut_labels`` names the cuts on the y axis."""
     ax = _axes(ax)

@@ -28,7 +28,7 @@ import concurrent.futures as cf
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["Run", "SweepError", "sweep"]
 
@@ -93,7 +93,7 @@ def _seeds(seeds: Any) -> list[int]:
     return out
 
 
-def _bar(total: int, desc: Optional[str], progress: bool) -> Any:
+def _bar(total: int, desc: str | None, progress: bool) -> Any:
     if not progress:
         return None
     try:
@@ -104,8 +104,8 @@ def _bar(total: int, desc: Optional[str], progress: bool) -> Any:
 
 
 def sweep(fn: Callable[[Any, int], Any], scenarios: Any, seeds: Any = (0,), *,
-          executor: Optional[cf.Executor] = None, progress: bool = True, desc: Optional[str] = None,
-          timeout: Optional[float] = None) -> list[Run]:
+          executor: cf.Executor | None = None, progress: bool = True, desc: str | None = None,
+          timeout: float | None = None) -> list[Run]:
     """Run ``fn(params, seed)`` for every scenario and seed; the ``Run``s in grid order.
 
     ``scenarios``: a mapping name -> parameters, or an iterable of scenarios (named by their ``"name"``

@@ -7,9 +7,9 @@ import pickle
 
 import numpy as np
 import pytest
+from reference import OfficialLoop
 
 import incision as inc
-from reference import OfficialLoop
 
 
 @pytest.fixture
@@ -99,7 +99,12 @@ def test_pinned_surface_and_batch_paths_agree(vgg16):
     assert summary["frames"] == 3000
     assert summary["total_delay"] >= summary["oracle_delay"]
     # simulate(): piecewise-linear delay model, bandwidth drop half way.
-    thetas = np.array([[2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1 / 18.88e6], [2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1 / 1.1e6]])
+    thetas = np.array(
+        [
+            [2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1 / 18.88e6],
+            [2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1 / 1.1e6],
+        ]
+    )
     sim = inc.MuLinUCB(contexts=contexts, front_delay=front, alpha=0.1, gamma=0.995)
     arms, delays, summary = sim.simulate(thetas, np.array([5000, 5000]), noise=0.01, seed=1)
     assert arms.shape == (10000,) and delays.shape == (10000,)

@@ -8,9 +8,9 @@ import random
 
 import numpy as np
 import pytest
+from reference import networkx_min_cut_value
 
 import incision as inc
-from reference import networkx_min_cut_value
 
 MSR_FILES = [
     "layer_bert24_inference.json",
@@ -165,7 +165,9 @@ def test_errors_are_value_and_index_errors(tmp_path):
     with pytest.raises(OSError):
         inc.LayerGraph.load_json(str(tmp_path / "missing.json"))
     bad = tmp_path / "bad.json"
-    bad.write_text('{"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 3, "cost": 1}]}')
+    bad.write_text(
+        '{"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 3, "cost": 1}]}'
+    )
     with pytest.raises(ValueError, match="dangling"):
         inc.LayerGraph.from_msr_json(str(bad))
 

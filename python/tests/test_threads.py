@@ -167,7 +167,7 @@ def test_run_lockstep_survives_another_thread_clearing_its_lists(data_dir):
             assert "one delay table" in str(e)
         else:
             assert arms.shape == (n, frames)
-            assert 0 <= arms.min() and arms.max() < len(f)
+            assert arms.min() >= 0 and arms.max() < len(f)
         t.join()
 
 
