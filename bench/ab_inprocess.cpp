@@ -18,24 +18,25 @@
 namespace {
 
 // one build's graph, solver and link, ready to call (a macro: a namespace is no template argument)
-#define INCISION_AB_BUILD(name, ns)                                                                  \
-  struct name {                                                                                      \
-    ns::layer_graph g;                                                                               \
-    ns::dsl_solver solver;                                                                           \
-    std::vector<ns::side> placement;                                                                 \
-    ns::detail::link_values link;                                                                    \
-    std::string mode;                                                                                \
-    name(const char* path, double bandwidth, std::string m)                                          \
-        : g(ns::load_msr_json(path)), link{bandwidth, 0.0, std::numeric_limits<double>::infinity()}, \
-          mode(std::move(m)) {                                                                       \
-      solver.assign(g, g);                                                                           \
-    }                                                                                                \
-    double call() {                                                                                  \
-      if (mode == "resolve") return solver.solve_cut(link, {}, placement);                          \
-      if (mode == "dsh") return ns::dsh(g, link.bandwidth).max_stage;                                \
-      if (mode == "map") return static_cast<double>(ns::bandwidth_map(g, 1e5, 1e10).size());        \
-      return ns::dsl(g, link.bandwidth).latency;                                                     \
-    }                                                                                                \
+#define INCISION_AB_BUILD(name, ns)                                                          \
+  struct name {                                                                              \
+    ns::layer_graph g;                                                                       \
+    ns::dsl_solver solver;                                                                   \
+    std::vector<ns::side> placement;                                                         \
+    ns::detail::link_values link;                                                            \
+    std::string mode;                                                                        \
+    name(const char* path, double bandwidth, std::string m)                                  \
+        : g(ns::load_msr_json(path)),                                                        \
+          link{bandwidth, 0.0, std::numeric_limits<double>::infinity()},                     \
+          mode(std::move(m)) {                                                               \
+      solver.assign(g, g);                                                                   \
+    }                                                                                        \
+    double call() {                                                                          \
+      if (mode == "resolve") return solver.solve_cut(link, {}, placement);                   \
+      if (mode == "dsh") return ns::dsh(g, link.bandwidth).max_stage;                        \
+      if (mode == "map") return static_cast<double>(ns::bandwidth_map(g, 1e5, 1e10).size()); \
+      return ns::dsl(g, link.bandwidth).latency;                                             \
+    }                                                                                        \
   };
 INCISION_AB_BUILD(old_build_t, incision_old::partition)
 INCISION_AB_BUILD(new_build_t, incision::partition)
@@ -79,7 +80,6 @@ int main(int argc, char** argv) {
   };
   std::printf("old: best %.2f us, median %.2f us | new: best %.2f us, median %.2f us | new/old: median %.3f (%s)\n",
               *std::min_element(t_old.begin(), t_old.end()), median(t_old),
-              *std::min_element(t_new.begin(), t_new.end()), median(t_new), median(ratio),
-              sink == sink ? "ok" : "nan");
+              *std::min_element(t_new.begin(), t_new.end()), median(t_new), median(ratio), sink == sink ? "ok" : "nan");
   return 0;
 }

@@ -42,7 +42,8 @@ arm_table load_vgg16() {
   t.contexts.resize(k, 7);
   t.front.resize(k);
   for (Eigen::Index a = 0; a < k; ++a) {
-    for (Eigen::Index j = 0; j < 7; ++j) t.contexts(a, j) = rows[static_cast<std::size_t>(a)][static_cast<std::size_t>(j + 1)];
+    for (Eigen::Index j = 0; j < 7; ++j)
+      t.contexts(a, j) = rows[static_cast<std::size_t>(a)][static_cast<std::size_t>(j + 1)];
     t.front(a) = rows[static_cast<std::size_t>(a)][8];
   }
   return t;
@@ -124,7 +125,11 @@ void BM_mu_linucb_arms(benchmark::State& state) {
   state.SetComplexityN(state.range(0));
 }
 BENCHMARK(BM_mu_linucb_arms<true>)->Name("mu_linucb/arms/d16/cache")->RangeMultiplier(4)->Range(4, 1024)->Complexity();
-BENCHMARK(BM_mu_linucb_arms<false>)->Name("mu_linucb/arms/d16/direct")->RangeMultiplier(4)->Range(4, 1024)->Complexity();
+BENCHMARK(BM_mu_linucb_arms<false>)
+    ->Name("mu_linucb/arms/d16/direct")
+    ->RangeMultiplier(4)
+    ->Range(4, 1024)
+    ->Complexity();
 
 // LinUCB (shared parameter): select over K rows and update, dynamic d; fixed-size d = 16 too.
 using row_matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -174,7 +179,14 @@ void BM_linucb_update(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_linucb_update<Eigen::Dynamic>)->Name("linucb/update/dynamic")->ArgName("d")->Arg(4)->Arg(7)->Arg(16)->Arg(32)->Arg(64);
+BENCHMARK(BM_linucb_update<Eigen::Dynamic>)
+    ->Name("linucb/update/dynamic")
+    ->ArgName("d")
+    ->Arg(4)
+    ->Arg(7)
+    ->Arg(16)
+    ->Arg(32)
+    ->Arg(64);
 BENCHMARK(BM_linucb_update<16>)->Name("linucb/update/fixed16")->ArgName("d")->Arg(16);
 BENCHMARK(BM_linucb_update<7>)->Name("linucb/update/fixed7")->ArgName("d")->Arg(7);
 
@@ -196,7 +208,11 @@ void BM_disjoint_select_update(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_disjoint_select_update)->Name("disjoint_linucb/select+update")->ArgNames({"K", "d"})->Args({10, 16})->Args({23, 7});
+BENCHMARK(BM_disjoint_select_update)
+    ->Name("disjoint_linucb/select+update")
+    ->ArgNames({"K", "d"})
+    ->Args({10, 16})
+    ->Args({23, 7});
 
 // Ridge statistics: Sherman-Morrison add vs a Cholesky refresh.
 template <int Dim>

@@ -59,8 +59,9 @@ void BM_loop_overhead_null_backend(benchmark::State& state) {
     benchmark::DoNotOptimize(r);
   }
   state.counters["allocs_per_frame"] =
-      INCISION_BENCH_COUNT_MALLOC ? static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations())
-                                  : -1.0;
+      INCISION_BENCH_COUNT_MALLOC
+          ? static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations())
+          : -1.0;
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_loop_overhead_null_backend)->Arg(3)->Arg(25);
@@ -77,8 +78,8 @@ void conv_layer(benchmark::State& state, const char* name) {
     benchmark::DoNotOptimize(net.value(v).data());
   }
   const double flops = 2.0 * net.graph()[v].macs;
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9 * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.SetLabel(net.graph()[v].name + " " + ie::shape_string(net.value(v).shape()));
 }
 
@@ -101,8 +102,8 @@ void network_run(benchmark::State& state, const char* name) {
     net.run_device(all, x, cut);
     benchmark::DoNotOptimize(cut.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * net.net().total_macs() * 1e-9 * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * net.net().total_macs() * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 void BM_network_resnet(benchmark::State& state) { network_run(state, "resnet"); }
 void BM_network_inception(benchmark::State& state) { network_run(state, "inception"); }
@@ -150,10 +151,12 @@ void BM_crc32_1MB(benchmark::State& state) {
   const auto bytes = std::as_bytes(std::span<const float>(t.data(), t.size()));
   const bool portable = state.range(0) != 0;
   for (auto _ : state)
-    benchmark::DoNotOptimize(portable ? incision::detail::crc32_update_portable(0, bytes) : incision::detail::crc32(bytes));
+    benchmark::DoNotOptimize(portable ? incision::detail::crc32_update_portable(0, bytes)
+                                      : incision::detail::crc32(bytes));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(bytes.size()));
-  state.SetLabel(portable ? "slicing-by-8"
-                          : (incision::detail::crc32_has_clmul() ? "carry-less multiply" : "slicing-by-8 (no PCLMULQDQ)"));
+  state.SetLabel(portable
+                     ? "slicing-by-8"
+                     : (incision::detail::crc32_has_clmul() ? "carry-less multiply" : "slicing-by-8 (no PCLMULQDQ)"));
 }
 BENCHMARK(BM_crc32_1MB)->Arg(0)->Arg(1);
 

@@ -1,12 +1,12 @@
 // FedLinUCB-DW benchmarks: edge aggregation rounds (10,000 devices, d = 16; target <= 10 ms per
 // round), the O(d^2) log-det upload trigger against an O(d^3) determinant per step (what the
 // public federated bandit codes do), and the device's per-frame overhead over plain muLinUCB.
+#include <incision/bandit/mu_linucb.hpp>
+#include <incision/bandit/ridge_stats.hpp>
 #include <incision/federated/aggregator.hpp>
 #include <incision/federated/exchange.hpp>
 #include <incision/federated/linucb_dw.hpp>
 #include <incision/federated/messages.hpp>
-#include <incision/bandit/mu_linucb.hpp>
-#include <incision/bandit/ridge_stats.hpp>
 
 #include <benchmark/benchmark.h>
 

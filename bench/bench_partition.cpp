@@ -170,7 +170,9 @@ arc_list reduced_arcs(const ip::layer_graph& g, double bw) {
   a.nodes = count + 2;
   double big = 1.0;
   for (const auto& arc : finite) big += std::get<2>(arc);
-  auto end = [&](std::uint32_t u) { return u == S ? static_cast<std::uint32_t>(a.s) : u == T ? static_cast<std::uint32_t>(a.t) : u; };
+  auto end = [&](std::uint32_t u) {
+    return u == S ? static_cast<std::uint32_t>(a.s) : u == T ? static_cast<std::uint32_t>(a.t) : u;
+  };
   for (const auto& [u, w, c] : finite) a.arcs.emplace_back(end(u), end(w), c);
   for (const auto& [u, w, c] : infinite) a.arcs.emplace_back(end(u), end(w), big);
   return a;
@@ -215,7 +217,8 @@ double lemon_value(const arc_list& a) {
   d.reserveArc(static_cast<int>(a.arcs.size()));
   for (std::size_t i = 0; i < a.nodes; ++i) d.addNode();
   lemon::SmartDigraph::ArcMap<double> cap(d);
-  for (const auto& [u, w, c] : a.arcs) cap[d.addArc(d.nodeFromId(static_cast<int>(u)), d.nodeFromId(static_cast<int>(w)))] = c;
+  for (const auto& [u, w, c] : a.arcs)
+    cap[d.addArc(d.nodeFromId(static_cast<int>(u)), d.nodeFromId(static_cast<int>(w)))] = c;
   lemon::Preflow<lemon::SmartDigraph, lemon::SmartDigraph::ArcMap<double>> pf(
       d, cap, d.nodeFromId(static_cast<int>(a.s)), d.nodeFromId(static_cast<int>(a.t)));
   pf.runMinCut();
@@ -237,10 +240,11 @@ double boost_bk_value(const arc_list& a) {
   using traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
   using graph = boost::adjacency_list<
       boost::vecS, boost::vecS, boost::directedS,
-      boost::property<boost::vertex_index_t, long,
-                      boost::property<boost::vertex_color_t, boost::default_color_type,
-                                      boost::property<boost::vertex_distance_t, long,
-                                                      boost::property<boost::vertex_predecessor_t, traits::edge_descriptor>>>>,
+      boost::property<
+          boost::vertex_index_t, long,
+          boost::property<boost::vertex_color_t, boost::default_color_type,
+                          boost::property<boost::vertex_distance_t, long,
+                                          boost::property<boost::vertex_predecessor_t, traits::edge_descriptor>>>>,
       boost::property<boost::edge_capacity_t, double,
                       boost::property<boost::edge_residual_capacity_t, double,
                                       boost::property<boost::edge_reverse_t, traits::edge_descriptor>>>>;
@@ -347,8 +351,8 @@ void check_equal(const std::string& name, const ip::layer_graph& g, double rate,
       std::exit(1);
     }
   }
-  std::fprintf(stderr, " (equal; reduced graph %zu vertices %zu arcs, naive %zu vertices %zu arcs)\n",
-               reduced.nodes, reduced.arcs.size(), naive.nodes, naive.arcs.size());
+  std::fprintf(stderr, " (equal; reduced graph %zu vertices %zu arcs, naive %zu vertices %zu arcs)\n", reduced.nodes,
+               reduced.arcs.size(), naive.nodes, naive.arcs.size());
 }
 
 const int registered = [] {
@@ -365,53 +369,64 @@ const int registered = [] {
       const arc_list& reduced = lists.emplace_back(reduced_arcs(g, rate));
       const arc_list& naive = lists.emplace_back(naive_arcs(g, rate));
       check_equal(suffix, g, rate, reduced, naive);
-      benchmark::RegisterBenchmark(("dsl/incision/" + suffix).c_str(),
-                                   [&g, rate](benchmark::State& s) { bm_incision(s, g, rate); })
-          ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("dsl/incision_kept/" + suffix).c_str(),
-                                   [&g, rate](benchmark::State& s) { bm_incision_kept(s, g, rate); })
-          ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("dsl/incision_resolve/" + suffix).c_str(),
-                                   [&g, rate](benchmark::State& s) { bm_incision_resolve(s, g, rate); })
-          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/incision/" + suffix).c_str(), [&g, rate](benchmark::State& s) {
+        bm_incision(s, g, rate);
+      })->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/incision_kept/" + suffix).c_str(), [&g, rate](benchmark::State& s) {
+        bm_incision_kept(s, g, rate);
+      })->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/incision_resolve/" + suffix).c_str(), [&g, rate](benchmark::State& s) {
+        bm_incision_resolve(s, g, rate);
+      })->Unit(benchmark::kMicrosecond);
 #if defined(INCISION_BENCH_HAVE_LEMON)
-      benchmark::RegisterBenchmark(("dsl/lemon_preflow/" + suffix).c_str(),
-                                   [&reduced](benchmark::State& s) { bm_lemon(s, reduced); })
-          ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("dsl/lemon_preflow_naive/" + suffix).c_str(),
-                                   [&naive](benchmark::State& s) { bm_lemon(s, naive); })
-          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/lemon_preflow/" + suffix).c_str(), [&reduced](benchmark::State& s) {
+        bm_lemon(s, reduced);
+      })->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/lemon_preflow_naive/" + suffix).c_str(), [&naive](benchmark::State& s) {
+        bm_lemon(s, naive);
+      })->Unit(benchmark::kMicrosecond);
 #endif
 #if defined(INCISION_BENCH_HAVE_BOOST)
-      benchmark::RegisterBenchmark(("dsl/boost_bk/" + suffix).c_str(),
-                                   [&reduced](benchmark::State& s) { bm_boost_bk(s, reduced); })
-          ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("dsl/boost_bk_naive/" + suffix).c_str(),
-                                   [&naive](benchmark::State& s) { bm_boost_bk(s, naive); })
-          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/boost_bk/" + suffix).c_str(), [&reduced](benchmark::State& s) {
+        bm_boost_bk(s, reduced);
+      })->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("dsl/boost_bk_naive/" + suffix).c_str(), [&naive](benchmark::State& s) {
+        bm_boost_bk(s, naive);
+      })->Unit(benchmark::kMicrosecond);
 #endif
     }
     if (name == "op_resnet50_inference") {
-      benchmark::RegisterBenchmark(("bandwidth_map/build/" + name).c_str(),
-                                   [&g](benchmark::State& s) { bm_bandwidth_map_build(s, g); })
-          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("bandwidth_map/build/" + name).c_str(), [&g](benchmark::State& s) {
+        bm_bandwidth_map_build(s, g);
+      })->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("bandwidth_map/lookup/" + name).c_str(),
                                    [&g](benchmark::State& s) { bm_bandwidth_map_lookup(s, g); });
-      benchmark::RegisterBenchmark(("dsh/" + name + "/native").c_str(), [&g](benchmark::State& s) { bm_dsh(s, g, native_rate); })
-          ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("dsh/" + name + "/100mbit").c_str(), [&g](benchmark::State& s) { bm_dsh(s, g, slow_rate); })
-          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("dsh/" + name + "/native").c_str(), [&g](benchmark::State& s) {
+        bm_dsh(s, g, native_rate);
+      })->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("dsh/" + name + "/100mbit").c_str(), [&g](benchmark::State& s) {
+        bm_dsh(s, g, slow_rate);
+      })->Unit(benchmark::kMillisecond);
     }
   }
   benchmark::RegisterBenchmark("dsl/incision/synthetic", bm_synthetic)
-      ->RangeMultiplier(10)->Range(100, 100000)->Complexity()->Unit(benchmark::kMicrosecond);
+      ->RangeMultiplier(10)
+      ->Range(100, 100000)
+      ->Complexity()
+      ->Unit(benchmark::kMicrosecond);
 #if defined(INCISION_BENCH_HAVE_LEMON)
   benchmark::RegisterBenchmark("dsl/lemon_preflow/synthetic", bm_synthetic_lemon)
-      ->RangeMultiplier(10)->Range(100, 100000)->Complexity()->Unit(benchmark::kMicrosecond);
+      ->RangeMultiplier(10)
+      ->Range(100, 100000)
+      ->Complexity()
+      ->Unit(benchmark::kMicrosecond);
 #endif
 #if defined(INCISION_BENCH_HAVE_BOOST)
   benchmark::RegisterBenchmark("dsl/boost_bk/synthetic", bm_synthetic_boost_bk)
-      ->RangeMultiplier(10)->Range(100, 100000)->Complexity()->Unit(benchmark::kMicrosecond);
+      ->RangeMultiplier(10)
+      ->Range(100, 100000)
+      ->Complexity()
+      ->Unit(benchmark::kMicrosecond);
 #endif
   return 0;
 }();

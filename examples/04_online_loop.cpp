@@ -1,6 +1,7 @@
 // The online loop over a switching bandwidth trace: muLinUCB (sliding window) chooses among the
 // bandwidth map's plans of the Inception-style network each frame; the link drops from 50 MB/s
-// to 20 kB/s and back (the device 50 times slower than this machine). Compute times are modeled from a profile so the run is reproducible.
+// to 20 kB/s and back (the device 50 times slower than this machine). Compute times are modeled from a profile so the
+// run is reproducible.
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/window_stats.hpp>
 #include <incision/exec.hpp>
@@ -22,7 +23,7 @@ int main() {
   ib::mu_linucb_options mo;
   mo.alpha = 1e-3;
   ib::mu_linucb<Eigen::Dynamic, ib::window_stats<>> learner(arms.contexts, arms.front_delay,
-                                                           ib::window_stats<>(3, 1.0, 60), mo);
+                                                            ib::window_stats<>(3, 1.0, 60), mo);
   ie::sim_link link(ie::bandwidth_trace({{0.0, 5e7, 2e-3}, {20.0, 2e4, 2e-3}, {40.0, 5e7, 2e-3}}));
   ie::loop_options lo;
   lo.timing = ie::compute_timing::modeled;
@@ -39,7 +40,8 @@ int main() {
     const auto r = loop.run_frame(x, out);
     all_equal = all_equal && out[0].value == whole[0].value;
     if (f % 100 == 99)
-      std::printf("  %5d  %7.2f  %3zu  %11.3f  %s\n", f + 1, r.start, r.arm, r.latency * 1e3, r.fallback ? "yes" : "no");
+      std::printf("  %5d  %7.2f  %3zu  %11.3f  %s\n", f + 1, r.start, r.arm, r.latency * 1e3,
+                  r.fallback ? "yes" : "no");
   }
   std::printf("every frame's output equals the unsplit output: %s\n", all_equal ? "yes" : "NO");
   return all_equal ? 0 : 1;

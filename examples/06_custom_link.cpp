@@ -37,8 +37,8 @@ int main() {
     // [doc:use]
     const ip::plan check = ip::evaluate(g, g, link, p.device_layers);
     std::printf("up %5.2f Mbit/s, down %5.2f Mbit/s, rtt %2.0f ms: %zu layers on the device, %.1f ms\n",
-                link.uplink_bits_per_s / 1e6, link.downlink_bits_per_s / 1e6, 1e3 * link.ping_s,
-                p.device_layers.size(), 1e3 * p.latency);
+                link.uplink_bits_per_s / 1e6, link.downlink_bits_per_s / 1e6, 1e3 * link.ping_s, p.device_layers.size(),
+                1e3 * p.latency);
     failures += check.latency == p.latency ? 0 : 1;
   }
   return failures;

@@ -67,7 +67,7 @@ int main() {
     equal = equal && out[0].value == whole[0].value;
     sum += r.latency;
   }
-  std::printf("%zu cuts; mean latency %.3f ms over 300 frames; outputs equal the unsplit run: %s\n",
-              cands.size(), 1e3 * sum / 300, equal ? "yes" : "NO");
+  std::printf("%zu cuts; mean latency %.3f ms over 300 frames; outputs equal the unsplit run: %s\n", cands.size(),
+              1e3 * sum / 300, equal ? "yes" : "NO");
   return equal ? 0 : 1;
 }

@@ -42,7 +42,9 @@ class affine_chain {
   }
 
  private:
-  static ie::tensor layer(ip::layer_id v, const ie::tensor& t) { return v == 1 ? ie::tensor(3.0F * t) : ie::tensor(t + 1.0F); }
+  static ie::tensor layer(ip::layer_id v, const ie::tensor& t) {
+    return v == 1 ? ie::tensor(3.0F * t) : ie::tensor(t + 1.0F);
+  }
   ip::layer_graph g_;
 };
 static_assert(ie::inference_backend<affine_chain>);
@@ -52,14 +54,14 @@ int main() {
   affine_chain backend;
   const ie::tensor x = ie::random_tensor({1, 16}, 3);
   // [doc:use]
-  const auto whole = ie::run(backend, x);                                  // all on the device
-  const ip::plan p = ip::dsl(backend.graph(), /*bandwidth=*/1e6);          // where to cut
-  const auto split = ie::run_split(backend, p.device_layers, x);           // device, ship, server
+  const auto whole = ie::run(backend, x);                          // all on the device
+  const ip::plan p = ip::dsl(backend.graph(), /*bandwidth=*/1e6);  // where to cut
+  const auto split = ie::run_split(backend, p.device_layers, x);   // device, ship, server
   // [doc:use]
   bool equal = split[0].value == whole[0].value;
   for (const auto& d : ie::chain_candidates(backend.graph()))
     equal = equal && ie::run_split(backend, d, x)[0].value == whole[0].value;
-  std::printf("dsl keeps %zu of 3 layers on the device; every cut equals the unsplit run: %s\n",
-              p.device_layers.size(), equal ? "yes" : "NO");
+  std::printf("dsl keeps %zu of 3 layers on the device; every cut equals the unsplit run: %s\n", p.device_layers.size(),
+              equal ? "yes" : "NO");
   return equal ? 0 : 1;
 }

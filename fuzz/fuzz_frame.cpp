@@ -25,9 +25,15 @@ void decode_stream(std::span<const std::byte> bytes) {
     cl.max_elements = 1U << 18;
     ie::tensor_list ts;
     switch (static_cast<ie::wire_kind>(f.kind)) {
-      case ie::wire_kind::hello: (void)ie::decode_hello(f.payload); break;
-      case ie::wire_kind::welcome: (void)ie::decode_welcome(f.payload, lim); break;
-      case ie::wire_kind::error: (void)ie::decode_error(f.payload, lim); break;
+      case ie::wire_kind::hello:
+        (void)ie::decode_hello(f.payload);
+        break;
+      case ie::wire_kind::welcome:
+        (void)ie::decode_welcome(f.payload, lim);
+        break;
+      case ie::wire_kind::error:
+        (void)ie::decode_error(f.payload, lim);
+        break;
       case ie::wire_kind::request: {
         ie::wire_request r;
         ie::decode_request(f.payload, r, lim);
@@ -39,7 +45,8 @@ void decode_stream(std::span<const std::byte> bytes) {
         if (r.status == ie::wire_status::ok) ie::decode(r.tensors, ts, cl);
         break;
       }
-      default: break;
+      default:
+        break;
     }
   } catch (const incision::parse_error&) {
   }

@@ -51,7 +51,10 @@ void exercise_mu(std::span<const std::byte> bytes) {
     if (Learner::restore(again).snapshot() != again) std::abort();
     std::size_t a = 0;
     bool picked = false;
-    rejected_or_done(l, [&] { a = l.select(false); picked = true; });
+    rejected_or_done(l, [&] {
+      a = l.select(false);
+      picked = true;
+    });
     if (picked) rejected_or_done(l, [&] { l.update(a, 0.5); });
   } catch (const incision::parse_error&) {
   }
@@ -92,7 +95,8 @@ std::vector<std::byte> mutate(const std::vector<std::byte>& valid, std::span<con
   const auto payload = incision::detail::unseal(valid, kind, "seed");
   std::vector<std::byte> p(payload.begin(), payload.end());
   if (input.size() < 2 || p.empty()) return incision::detail::seal(kind, p);
-  const std::size_t off = (std::to_integer<std::size_t>(input[0]) * 256 + std::to_integer<std::size_t>(input[1])) % p.size();
+  const std::size_t off =
+      (std::to_integer<std::size_t>(input[0]) * 256 + std::to_integer<std::size_t>(input[1])) % p.size();
   const auto rest = input.subspan(2);
   for (std::size_t i = 0; i < rest.size() && off + i < p.size(); ++i) p[off + i] ^= rest[i];
   if (!rest.empty() && (std::to_integer<unsigned>(rest[0]) & 1U) != 0) p.resize(off + (p.size() - off) / 2);
@@ -127,18 +131,42 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const unsigned mode = std::to_integer<unsigned>(raw[0]) % 12;
   const auto in = raw.subspan(1);
   switch (mode) {
-    case 0: exercise_mu<mu_plain>(in); break;
-    case 1: exercise_mu<mu_disc>(in); break;
-    case 2: exercise_mu<mu_win>(in); break;
-    case 3: exercise_linucb<lin_win>(in); break;
-    case 4: exercise_disjoint<dis_disc>(in); break;
-    case 5: exercise_mu<ib::mu_linucb<3>>(in); break;
-    case 6: exercise_mu<mu_plain>(mutate(s_mu_plain, in, mu_plain::snapshot_kind)); break;
-    case 7: exercise_mu<mu_disc>(mutate(s_mu_disc, in, mu_disc::snapshot_kind)); break;
-    case 8: exercise_mu<mu_win>(mutate(s_mu_win, in, mu_win::snapshot_kind)); break;
-    case 9: exercise_linucb<lin_win>(mutate(s_lin, in, lin_win::snapshot_kind)); break;
-    case 10: exercise_disjoint<dis_disc>(mutate(s_dis, in, dis_disc::snapshot_kind)); break;
-    default: exercise_mu<ib::mu_linucb<3>>(mutate(s_mu_plain, in, mu_plain::snapshot_kind)); break;
+    case 0:
+      exercise_mu<mu_plain>(in);
+      break;
+    case 1:
+      exercise_mu<mu_disc>(in);
+      break;
+    case 2:
+      exercise_mu<mu_win>(in);
+      break;
+    case 3:
+      exercise_linucb<lin_win>(in);
+      break;
+    case 4:
+      exercise_disjoint<dis_disc>(in);
+      break;
+    case 5:
+      exercise_mu<ib::mu_linucb<3>>(in);
+      break;
+    case 6:
+      exercise_mu<mu_plain>(mutate(s_mu_plain, in, mu_plain::snapshot_kind));
+      break;
+    case 7:
+      exercise_mu<mu_disc>(mutate(s_mu_disc, in, mu_disc::snapshot_kind));
+      break;
+    case 8:
+      exercise_mu<mu_win>(mutate(s_mu_win, in, mu_win::snapshot_kind));
+      break;
+    case 9:
+      exercise_linucb<lin_win>(mutate(s_lin, in, lin_win::snapshot_kind));
+      break;
+    case 10:
+      exercise_disjoint<dis_disc>(mutate(s_dis, in, dis_disc::snapshot_kind));
+      break;
+    default:
+      exercise_mu<ib::mu_linucb<3>>(mutate(s_mu_plain, in, mu_plain::snapshot_kind));
+      break;
   }
   return 0;
 }

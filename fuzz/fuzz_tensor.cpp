@@ -71,10 +71,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const auto in = raw.subspan(1);
   switch (std::to_integer<unsigned>(raw[0]) % 4) {
-    case 0: exercise_tensor(in); break;
-    case 1: exercise_list(in); break;
-    case 2: exercise_tensor(mutate(seed_tensor, in, ie::tensor_kind)); break;
-    default: exercise_list(mutate(seed_list, in, ie::tensor_list_kind)); break;
+    case 0:
+      exercise_tensor(in);
+      break;
+    case 1:
+      exercise_list(in);
+      break;
+    case 2:
+      exercise_tensor(mutate(seed_tensor, in, ie::tensor_kind));
+      break;
+    default:
+      exercise_list(mutate(seed_list, in, ie::tensor_list_kind));
+      break;
   }
   return 0;
 }

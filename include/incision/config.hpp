@@ -15,7 +15,7 @@
 #define INCISION_DETAIL_PASTE_(a, b) a##b
 #define INCISION_DETAIL_PASTE(a, b) INCISION_DETAIL_PASTE_(a, b)
 /// INCISION_ABI_NAMESPACE: the name of the inline namespace, e.g. `v0_1`.
-#define INCISION_ABI_NAMESPACE                                                                  \
+#define INCISION_ABI_NAMESPACE                                                                      \
   INCISION_DETAIL_PASTE(INCISION_DETAIL_PASTE(INCISION_DETAIL_PASTE(v, INCISION_VERSION_MAJOR), _), \
                         INCISION_VERSION_MINOR)
 #define INCISION_BEGIN_NAMESPACE \
@@ -30,10 +30,9 @@
 /// including any incision header.
 #ifndef INCISION_ASSERT
 #if defined(INCISION_ENABLE_ASSERT) || !defined(NDEBUG)
-#define INCISION_ASSERT(cond, msg)                                                      \
-  ((cond) ? static_cast<void>(0)                                                        \
-          : (std::fprintf(stderr, "%s:%d: incision assertion failed: %s (%s)\n", __FILE__, \
-                          __LINE__, #cond, msg),                                        \
+#define INCISION_ASSERT(cond, msg)                                                                                \
+  ((cond) ? static_cast<void>(0)                                                                                  \
+          : (std::fprintf(stderr, "%s:%d: incision assertion failed: %s (%s)\n", __FILE__, __LINE__, #cond, msg), \
              std::terminate()))
 #else
 #define INCISION_ASSERT(cond, msg) static_cast<void>(0)
@@ -62,7 +61,6 @@
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
 #define INCISION_THROW(ex) throw ex
 #else
-#define INCISION_THROW(ex)                                         \
-  (std::fprintf(stderr, "incision: %s\n", (ex).what()), std::terminate())
+#define INCISION_THROW(ex) (std::fprintf(stderr, "incision: %s\n", (ex).what()), std::terminate())
 #endif
 #endif

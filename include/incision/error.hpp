@@ -52,10 +52,14 @@ enum class status : std::uint8_t {
 /// @brief A readable name for a status.
 constexpr std::string_view to_string(status s) noexcept {
   switch (s) {
-    case status::ok: return "ok";
-    case status::infeasible: return "infeasible";
-    case status::numerical_issue: return "numerical_issue";
-    case status::iteration_limit: return "iteration_limit";
+    case status::ok:
+      return "ok";
+    case status::infeasible:
+      return "infeasible";
+    case status::numerical_issue:
+      return "numerical_issue";
+    case status::iteration_limit:
+      return "iteration_limit";
   }
   return "unknown";
 }

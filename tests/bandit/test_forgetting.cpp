@@ -148,8 +148,7 @@ struct drop_result {
 /// The uplink drops from Wi-Fi (18.88 Mbit/s) to 3G (1.1 Mbit/s) at frame `change`. Recovery:
 /// the first frame after which 50 consecutive non-forced choices are the new oracle cut.
 template <class Learner>
-drop_result bandwidth_drop(Learner m, const bandit_test::arm_table& t, int change, int frames,
-                           std::uint64_t seed) {
+drop_result bandwidth_drop(Learner m, const bandit_test::arm_table& t, int change, int frames, std::uint64_t seed) {
   auto theta_of = [](double mbit) {
     Eigen::VectorXd th(7);
     th << 2e-3, 1e-3, 2e-4, 2e-12, 4e-12, 1e-11, 1.0 / (mbit * 1e6);
@@ -196,17 +195,15 @@ TEST_CASE("mu_linucb: after an abrupt bandwidth drop the forgetting variants rec
     const auto seed = bandit_test::base_seed() + 500 + s;
     const auto official = bandwidth_drop(mu_linucb<7>(t.contexts, t.front), t, change, frames, seed);
     const auto plain = bandwidth_drop(mu_linucb<7>(t.contexts, t.front, o), t, change, frames, seed);
-    const auto disc = bandwidth_drop(
-        mu_linucb<7, discounted_stats<7>>(t.contexts, t.front, discounted_stats<7>(7, o.reg, 0.995), o), t,
-        change, frames, seed);
+    const auto disc =
+        bandwidth_drop(mu_linucb<7, discounted_stats<7>>(t.contexts, t.front, discounted_stats<7>(7, o.reg, 0.995), o),
+                       t, change, frames, seed);
     const auto win = bandwidth_drop(
-        mu_linucb<7, window_stats<7>>(t.contexts, t.front, window_stats<7>(7, o.reg, 300), o), t, change,
-        frames, seed);
-    MESSAGE("seed ", s, ": frames to recover after the drop: plain(official alpha) ", official.recovery,
-            ", plain ", plain.recovery, ", discounted(0.995) ", disc.recovery, ", window(300) ", win.recovery,
-            " (-1 = not within ", frames - change, "); regret after the drop (s): plain(official alpha) ",
-            official.regret_after, ", plain ", plain.regret_after, ", discounted ", disc.regret_after,
-            ", window ", win.regret_after);
+        mu_linucb<7, window_stats<7>>(t.contexts, t.front, window_stats<7>(7, o.reg, 300), o), t, change, frames, seed);
+    MESSAGE("seed ", s, ": frames to recover after the drop: plain(official alpha) ", official.recovery, ", plain ",
+            plain.recovery, ", discounted(0.995) ", disc.recovery, ", window(300) ", win.recovery, " (-1 = not within ",
+            frames - change, "); regret after the drop (s): plain(official alpha) ", official.regret_after, ", plain ",
+            plain.regret_after, ", discounted ", disc.regret_after, ", window ", win.regret_after);
     CHECK(disc.recovery >= 0);
     CHECK(win.recovery >= 0);
     worst_discounted = std::max(worst_discounted, disc.recovery);

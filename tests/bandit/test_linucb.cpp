@@ -13,12 +13,12 @@
 #include <random>
 #include <vector>
 
+using bandit_test::direct_ridge;
 using incision::bandit::discounted_stats;
 using incision::bandit::disjoint_linucb;
 using incision::bandit::linucb;
 using incision::bandit::ridge_stats;
 using incision::bandit::window_stats;
-using bandit_test::direct_ridge;
 
 namespace {
 
@@ -145,8 +145,8 @@ TEST_CASE("linucb: regret grows sublinearly on a stationary linear environment")
     }
     r_full += regret;
   }
-  MESSAGE("LinUCB regret at T/4 and T (sum over 4 seeds): ", r_quarter, " / ", r_full,
-          " (ratio ", r_full / r_quarter, "; linear growth would be 4, sqrt(T) growth 2)");
+  MESSAGE("LinUCB regret at T/4 and T (sum over 4 seeds): ", r_quarter, " / ", r_full, " (ratio ", r_full / r_quarter,
+          "; linear growth would be 4, sqrt(T) growth 2)");
   CHECK(r_full / r_quarter < 3.0);
   CHECK(r_full / (4.0 * horizon) < 0.05);
 }
@@ -160,8 +160,7 @@ TEST_CASE("linucb: bad input throws and leaves the learner unchanged") {
   CHECK_THROWS_AS(disjoint_linucb<>(0, 3, 1.0, 1.0), incision::invalid_argument);
   CHECK_THROWS_AS(disjoint_linucb<>(2, 3, -0.1, 1.0), incision::invalid_argument);
   CHECK_THROWS_AS(disjoint_linucb<>(2, 3, 1.0, -1.0), incision::invalid_argument);
-  CHECK_THROWS_AS((linucb<3, discounted_stats<3>>(discounted_stats<3>(3, 1.0, 0.0), 1.0)),
-                  incision::invalid_argument);
+  CHECK_THROWS_AS((linucb<3, discounted_stats<3>>(discounted_stats<3>(3, 1.0, 0.0), 1.0)), incision::invalid_argument);
   CHECK_THROWS_AS((discounted_stats<>(3, 1.0, 1.0001)), incision::invalid_argument);
   CHECK_THROWS_AS((window_stats<>(3, 1.0, 0)), incision::invalid_argument);
 

@@ -30,8 +30,7 @@ struct official_loop {
   double alpha = 0.0;
   double force_frame = 0.0;
   long current = 0;
-  official_loop(const Eigen::MatrixXd& raw, const Eigen::VectorXd& front, const Eigen::VectorXd& prior,
-                bool scale) {
+  official_loop(const Eigen::MatrixXd& raw, const Eigen::VectorXd& front, const Eigen::VectorXd& prior, bool scale) {
     Eigen::MatrixXd r = raw;
     if (scale)
       for (Eigen::Index j = 0; j < r.cols(); ++j) {
@@ -46,8 +45,8 @@ struct official_loop {
     set_constants();
   }
   void set_constants() {
-    alpha = (1.0 + std::sqrt(std::log((1 + frame_num * cx * cx) / 0.1) * static_cast<double>(x.rows())) * 0.05) /
-            (1 - 0.8);
+    alpha =
+        (1.0 + std::sqrt(std::log((1 + frame_num * cx * cx) / 0.1) * static_cast<double>(x.rows())) * 0.05) / (1 - 0.8);
     force_frame = std::ceil(std::pow(frame_num, 0.25));
   }
   std::size_t step(bool key) {
@@ -188,9 +187,8 @@ TEST_CASE("mu_linucb: converges to the oracle cut under a linear delay model") {
       m.update(a, t.contexts.row(static_cast<Eigen::Index>(a)).dot(theta) + noise(rng));
     }
     const double rate = static_cast<double>(hits) / counted;
-    MESSAGE("uplink ", mbit, " Mbit/s: oracle cut ", oracle, ", non-forced hit rate in the last ", window,
-            " frames ", rate, ", regret per frame first/last window ", regret_first / window, " / ",
-            regret_last / window, " s");
+    MESSAGE("uplink ", mbit, " Mbit/s: oracle cut ", oracle, ", non-forced hit rate in the last ", window, " frames ",
+            rate, ", regret per frame first/last window ", regret_first / window, " / ", regret_last / window, " s");
     MESSAGE("  regret per non-forced frame in the last window ", regret_last_unforced / counted, " s");
     // Forced samples cost O(T^(1 - mu)) by design; the learned choices must be (near) optimal.
     // At 4G the 0.02 s gap to arm 21 is below the exploration bonus alpha(T) keeps for 40k frames.
@@ -250,8 +248,7 @@ TEST_CASE("mu_linucb: bad input throws and leaves the learner unchanged") {
   CHECK_THROWS_AS(mu_linucb<>(t.contexts, t.front, o), incision::invalid_argument);
   o = {};
   o.alpha = -1.0;
-  CHECK_THROWS_WITH_AS(mu_linucb<>(t.contexts, t.front, o), doctest::Contains("alpha"),
-                       incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(mu_linucb<>(t.contexts, t.front, o), doctest::Contains("alpha"), incision::invalid_argument);
   o = {};
   o.l_key = 1.0;
   CHECK_THROWS_AS(mu_linucb<>(t.contexts, t.front, o), incision::invalid_argument);
@@ -275,8 +272,7 @@ TEST_CASE("mu_linucb: the on-device arm gives no feedback and forced frames avoi
   mu_linucb<> lazy(t.contexts, f, o);
   for (int i = 0; i < 300; ++i) {
     const auto a = lazy.select(false);
-    if (lazy.last_forced())
-      CHECK(a != 22);
+    if (lazy.last_forced()) CHECK(a != 22);
     lazy.update(a, 10.0);
   }
 }

@@ -18,8 +18,8 @@
 using incision_test::allocations;
 using incision_test::count_scope;
 
-TEST_CASE("bandit hot paths do not allocate (select, update; fixed and dynamic d)"
-          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+TEST_CASE("bandit hot paths do not allocate (select, update; fixed and dynamic d)" *
+          doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   using incision::bandit::discounted_stats;
   using incision::bandit::disjoint_linucb;
   using incision::bandit::linucb;
@@ -33,8 +33,7 @@ TEST_CASE("bandit hot paths do not allocate (select, update; fixed and dynamic d
   linucb<> lin(16, 1.0, 1.0);
   disjoint_linucb<> dis(10, 16, 1.0, 1.0);
   // Row-major, so X.row(a) binds to Ref<const VectorXd> without a temporary (as numpy rows do).
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> X =
-      Eigen::MatrixXd::Random(10, 16);
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> X = Eigen::MatrixXd::Random(10, 16);
   Eigen::VectorXd x = Eigen::VectorXd::Random(16);
   // Warm up (the first Cholesky refresh sizes its workspace once).
   for (int i = 0; i < 3000; ++i) {

@@ -12,8 +12,8 @@
 
 #include "bandit/support.hpp"
 
-#include <Eigen/Cholesky>
 #include <doctest/doctest.h>
+#include <Eigen/Cholesky>
 
 #include <bit>
 #include <cmath>
@@ -32,8 +32,8 @@ using incision::bandit::window_stats;
 namespace {
 
 /// Overwrites the f64 at `offset` of a sealed snapshot's payload and re-seals it.
-std::vector<std::byte> edit_f64(const std::vector<std::byte>& sealed, std::uint16_t kind,
-                                std::size_t offset, double value) {
+std::vector<std::byte> edit_f64(const std::vector<std::byte>& sealed, std::uint16_t kind, std::size_t offset,
+                                double value) {
   const auto payload = incision::detail::unseal(sealed, kind, "test");
   std::vector<std::byte> p(payload.begin(), payload.end());
   const auto bits = std::bit_cast<std::uint64_t>(value);
@@ -232,15 +232,14 @@ TEST_CASE("numerics: restore recomputes derived state, so an edited inverse or t
   const std::size_t md = m.dim();
   // tag, k, d, contexts, front, options (reg, scaling, mu, T0, delta, c_noise, c_theta, l_key,
   // l_nonkey, has_alpha, alpha, forced, cache), frame, horizon, total, last_forced, m, q, stats.
-  const std::size_t m_at = 1 + 4 + 4 + 8 * k * md + 8 * k + (8 + 1 + 8 + 8 + 8 * 5 + 1 + 8 + 1 + 1) +
-                           (8 * 3 + 1);
+  const std::size_t m_at = 1 + 4 + 4 + 8 * k * md + 8 * k + (8 + 1 + 8 + 8 + 8 * 5 + 1 + 8 + 1 + 1) + (8 * 3 + 1);
   const std::size_t q_at = m_at + 8 * k;
   const std::size_t ridge_at = q_at + 8 * k;
   const std::size_t mtheta_at = ridge_at + 4 + 40 + 16 * md;
   REQUIRE(read_f64(msnap, mk, mtheta_at) == doctest::Approx(m.stats().theta()(0)));  // layout probe
-  auto medit = edit_f64(msnap, mk, m_at, -1e3);       // arm 0's cached x.theta
-  medit = edit_f64(medit, mk, q_at + 8, 0.0);         // arm 1's cached x^T A^-1 x
-  medit = edit_f64(medit, mk, mtheta_at, 1e4);        // theta_0
+  auto medit = edit_f64(msnap, mk, m_at, -1e3);                                      // arm 0's cached x.theta
+  medit = edit_f64(medit, mk, q_at + 8, 0.0);                                        // arm 1's cached x^T A^-1 x
+  medit = edit_f64(medit, mk, mtheta_at, 1e4);                                       // theta_0
   const auto mref = mu_linucb<>::restore(msnap);
   auto mback = mu_linucb<>::restore(medit);
   CHECK(mback.snapshot() == mref.snapshot());

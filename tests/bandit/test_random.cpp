@@ -51,8 +51,8 @@ TEST_CASE("random_stream: uniforms lie in [0, 1), normals have mean 0 and varian
     sum += z;
     sq += z * z;
   }
-  CHECK(std::abs(sum / n) < 0.01);                // sd of the mean: 1/sqrt(n) = 0.0022
-  CHECK(std::abs(sq / n - 1.0) < 0.02);           // sd of the variance: sqrt(2/n) = 0.0032
+  CHECK(std::abs(sum / n) < 0.01);       // sd of the mean: 1/sqrt(n) = 0.0022
+  CHECK(std::abs(sq / n - 1.0) < 0.02);  // sd of the variance: sqrt(2/n) = 0.0032
   int hits = 0;
   for (int i = 0; i < n; ++i) hits += r.bernoulli(0.3) ? 1 : 0;
   CHECK(std::abs(hits / double(n) - 0.3) < 0.005);  // sd: 0.001

@@ -2,8 +2,8 @@
 
 #include "bandit/support.hpp"
 
-#include <Eigen/LU>
 #include <doctest/doctest.h>
+#include <Eigen/LU>
 
 #include <cmath>
 #include <cstring>
@@ -11,8 +11,8 @@
 #include <random>
 #include <vector>
 
-using incision::bandit::ridge_stats;
 using bandit_test::direct_ridge;
+using incision::bandit::ridge_stats;
 
 namespace {
 

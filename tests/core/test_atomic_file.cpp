@@ -12,10 +12,10 @@
 #include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
-#include <csignal>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <csignal>
 #endif
 
 using namespace incision;
@@ -36,8 +36,7 @@ std::string process_tag() {
 struct scratch_dir {
   fs::path path;
   explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("incision_test_" + name + "_" + process_tag())) {
+      : path(fs::temp_directory_path() / ("incision_test_" + name + "_" + process_tag())) {
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -53,9 +52,7 @@ std::vector<std::byte> filled(std::size_t n, unsigned char value) {
   return std::vector<std::byte>(n, static_cast<std::byte>(value));
 }
 
-void write_plain(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary) << text;
-}
+void write_plain(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 std::string read_plain(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -122,16 +119,15 @@ TEST_CASE("a failed atomic write leaves the old target and other files alone") {
     rlimit small = old;
     small.rlim_cur = 4096;
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
-    CHECK_THROWS_WITH_AS(detail::write_file_atomic(path, filled(1 << 16, 2)),
-                         doctest::Contains("cannot write"), io_error);
+    CHECK_THROWS_WITH_AS(detail::write_file_atomic(path, filled(1 << 16, 2)), doctest::Contains("cannot write"),
+                         io_error);
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
     std::signal(SIGXFSZ, old_handler);
   }
   SUBCASE("the rename fails (a directory is in the way)") {
     const auto blocked = dir.path / "blocked";
     fs::create_directories(blocked / "inside");
-    CHECK_THROWS_WITH_AS(detail::write_file_atomic(blocked, filled(10, 3)),
-                         doctest::Contains("rename"), io_error);
+    CHECK_THROWS_WITH_AS(detail::write_file_atomic(blocked, filled(10, 3)), doctest::Contains("rename"), io_error);
     CHECK(fs::is_directory(blocked / "inside"));
     fs::remove_all(blocked);
   }
@@ -175,9 +171,9 @@ TEST_CASE("concurrent atomic writers to one path each leave a whole file") {
 TEST_CASE("reading refuses what is not a regular file, and files over the limit") {
   scratch_dir dir("read_kinds");
   SUBCASE("a character device that never ends") {
-    CHECK_THROWS_WITH_AS(detail::read_file_bytes("/dev/zero"),
-                         doctest::Contains("[incision.io] cannot read '/dev/zero': not a regular file (a character device)"),
-                         io_error);
+    CHECK_THROWS_WITH_AS(
+        detail::read_file_bytes("/dev/zero"),
+        doctest::Contains("[incision.io] cannot read '/dev/zero': not a regular file (a character device)"), io_error);
   }
   SUBCASE("a FIFO with no writer (must not block)") {
     const auto fifo = dir.path / "pipe";
@@ -185,8 +181,7 @@ TEST_CASE("reading refuses what is not a regular file, and files over the limit"
     CHECK_THROWS_WITH_AS(detail::read_file_bytes(fifo), doctest::Contains("(a FIFO)"), io_error);
   }
   SUBCASE("a directory") {
-    CHECK_THROWS_WITH_AS(detail::read_file_bytes(dir.path), doctest::Contains("(a directory)"),
-                         io_error);
+    CHECK_THROWS_WITH_AS(detail::read_file_bytes(dir.path), doctest::Contains("(a directory)"), io_error);
   }
   SUBCASE("a symlink to a regular file is followed") {
     detail::write_file_atomic(dir.path / "real.bin", filled(3, 9));
@@ -197,8 +192,8 @@ TEST_CASE("reading refuses what is not a regular file, and files over the limit"
     const auto big = dir.path / "big.bin";
     detail::write_file_atomic(big, filled(1000, 5));
     CHECK(detail::read_file_bytes(big, 1000) == filled(1000, 5));
-    CHECK_THROWS_WITH_AS(detail::read_file_bytes(big, 999),
-                         doctest::Contains("1000 bytes exceeds the limit of 999"), io_error);
+    CHECK_THROWS_WITH_AS(detail::read_file_bytes(big, 999), doctest::Contains("1000 bytes exceeds the limit of 999"),
+                         io_error);
     CHECK(detail::default_max_file_bytes == std::size_t{1} << 30);
   }
   SUBCASE("an empty file") {

@@ -55,8 +55,7 @@ TEST_CASE("reader refuses to read past the end") {
   CHECK(r.u16() == 0xBEEF);
   CHECK_THROWS_WITH_AS(r.u32(), doctest::Contains("truncated"), parse_error);
   byte_reader big(payload, "sample");
-  CHECK_THROWS_WITH_AS(big.count(8, "arms"), doctest::Contains("exceeds the data present"),
-                       parse_error);
+  CHECK_THROWS_WITH_AS(big.count(8, "arms"), doctest::Contains("exceeds the data present"), parse_error);
 }
 
 TEST_CASE("envelope: round trip, and every truncation and single-bit flip is rejected") {
@@ -65,8 +64,7 @@ TEST_CASE("envelope: round trip, and every truncation and single-bit flip is rej
   const auto back = detail::unseal(sealed, 42, "sample");
   CHECK(std::vector<std::byte>(back.begin(), back.end()) == payload);
   CHECK(detail::sealed_kind(sealed, "sample") == 42);
-  CHECK_THROWS_WITH_AS(detail::unseal(sealed, 43, "sample"), doctest::Contains("kind 42"),
-                       parse_error);
+  CHECK_THROWS_WITH_AS(detail::unseal(sealed, 43, "sample"), doctest::Contains("kind 42"), parse_error);
 
   for (std::size_t n = 0; n < sealed.size(); ++n)
     CHECK_THROWS_AS(detail::unseal(std::span(sealed).first(n), 42, "sample"), parse_error);
@@ -79,6 +77,5 @@ TEST_CASE("envelope: round trip, and every truncation and single-bit flip is rej
   }
   auto padded = sealed;
   padded.push_back(std::byte{0});
-  CHECK_THROWS_WITH_AS(detail::unseal(padded, 42, "sample"), doctest::Contains("padded"),
-                       parse_error);
+  CHECK_THROWS_WITH_AS(detail::unseal(padded, 42, "sample"), doctest::Contains("padded"), parse_error);
 }

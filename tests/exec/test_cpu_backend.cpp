@@ -99,7 +99,8 @@ TEST_CASE("split output equals unsplit output for every plan of DSL, the bandwid
       multi_tensor_cuts += shipped > 1 ? 1 : 0;
       partial += d.size() < device.graph().size() ? 1 : 0;
     }
-    MESSAGE(std::string(name) << ": " << sets.size() << " device sets, " << multi_tensor_cuts << " with several tensors crossing");
+    MESSAGE(std::string(name) << ": " << sets.size() << " device sets, " << multi_tensor_cuts
+                              << " with several tensors crossing");
     CHECK(multi_tensor_cuts >= 3);
     CHECK(partial >= 10);
   }
@@ -115,7 +116,8 @@ TEST_CASE("cpu_backend refuses infeasible sets, wrong inputs and bad cuts, compu
   CHECK_THROWS_WITH_AS(b.run_device(gap, x, cut), doctest::Contains("is on the device but its input"),
                        incision::invalid_argument);
   CHECK_THROWS_AS(b.run_device(unsorted, x, cut), incision::invalid_argument);
-  CHECK_THROWS_WITH_AS(b.run_device(unknown, x, cut), doctest::Contains("names layer 9999"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(b.run_device(unknown, x, cut), doctest::Contains("names layer 9999"),
+                       incision::invalid_argument);
   const std::vector<ip::layer_id> first{0, 1};
   CHECK_THROWS_WITH_AS(b.run_device(first, ie::random_tensor({1, 3, 16, 16}, 1), cut),
                        doctest::Contains("input of shape (1, 3, 16, 16)"), incision::invalid_argument);

@@ -56,7 +56,8 @@ ie::tensor naive_conv(const ie::tensor& x, const ie::tensor& w, const ie::tensor
 
 ie::tensor naive_pool(const ie::tensor& x, const il::pool_geometry& g, bool max) {
   const std::size_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
-  const std::size_t ho = (h + 2 * g.padding - g.kernel) / g.stride + 1, wo = (w + 2 * g.padding - g.kernel) / g.stride + 1;
+  const std::size_t ho = (h + 2 * g.padding - g.kernel) / g.stride + 1,
+                    wo = (w + 2 * g.padding - g.kernel) / g.stride + 1;
   ie::tensor y = ie::tensor::from_shape({n, c, ho, wo});
   for (std::size_t a = 0; a < n; ++a)
     for (std::size_t ch = 0; ch < c; ++ch)
@@ -159,7 +160,8 @@ TEST_CASE("gemm_accumulate equals Eigen's product on shapes around the kernel's 
 
 TEST_CASE("max and average pooling (padding, count_include_pad) and global pooling equal the naive loop") {
   const ie::tensor x = ie::random_tensor({2, 3, 7, 8}, 3);
-  for (const il::pool_geometry g : {il::pool_geometry{2, 2, 0}, il::pool_geometry{3, 2, 1}, il::pool_geometry{3, 1, 1}}) {
+  for (const il::pool_geometry g :
+       {il::pool_geometry{2, 2, 0}, il::pool_geometry{3, 2, 1}, il::pool_geometry{3, 1, 1}}) {
     for (const bool max : {true, false}) {
       const ie::tensor want = naive_pool(x, g, max);
       ie::tensor y = ie::tensor::from_shape(want.shape());
@@ -219,33 +221,33 @@ TEST_CASE("linear, relu, add, concat and softmax equal the naive loop") {
 TEST_CASE("batch norm folded into conv equals conv followed by batch norm") {
   // bias=false is what the example networks use: the fold must create one bias per channel
   for (const bool with_bias : {true, false}) {
-  CAPTURE(with_bias);
-  ie::network net(9);
-  const auto in = net.input("x", {1, 4, 6, 6});
-  ie::conv2d_options o;
-  o.out_channels = 6;
-  o.kernel = 3;
-  o.padding = 1;
-  o.groups = 2;
-  o.batch_norm = true;
-  o.bias = with_bias;
-  const auto conv = net.conv2d("conv", in, o);
-  const ie::op copy = net.at(conv);
-  CHECK(copy.bias.size() == 6);
-  CHECK(copy.raw_bias.size() == (with_bias ? 6U : 0U));
-  ie::cpu_backend b(std::move(net));
-  const ie::tensor x = ie::random_tensor({1, 4, 6, 6}, 3);
-  const auto out = ie::run(b, x);
-  REQUIRE(out.size() == 1);
-  ie::tensor want = naive_conv(x, copy.raw_weight, copy.raw_bias, copy.conv);
-  for (std::size_t k = 0; k < 6; ++k)
-    for (std::size_t i = 0; i < 36; ++i) {
-      float& v = want.data()[k * 36 + i];
-      v = static_cast<float>((v - static_cast<double>(copy.bn_mean(k))) /
-                                 std::sqrt(static_cast<double>(copy.bn_var(k)) + ie::op::bn_eps) * copy.bn_gamma(k) +
-                             copy.bn_beta(k));
-    }
-  CHECK(close(out[0].value, want, 1e-5));
+    CAPTURE(with_bias);
+    ie::network net(9);
+    const auto in = net.input("x", {1, 4, 6, 6});
+    ie::conv2d_options o;
+    o.out_channels = 6;
+    o.kernel = 3;
+    o.padding = 1;
+    o.groups = 2;
+    o.batch_norm = true;
+    o.bias = with_bias;
+    const auto conv = net.conv2d("conv", in, o);
+    const ie::op copy = net.at(conv);
+    CHECK(copy.bias.size() == 6);
+    CHECK(copy.raw_bias.size() == (with_bias ? 6U : 0U));
+    ie::cpu_backend b(std::move(net));
+    const ie::tensor x = ie::random_tensor({1, 4, 6, 6}, 3);
+    const auto out = ie::run(b, x);
+    REQUIRE(out.size() == 1);
+    ie::tensor want = naive_conv(x, copy.raw_weight, copy.raw_bias, copy.conv);
+    for (std::size_t k = 0; k < 6; ++k)
+      for (std::size_t i = 0; i < 36; ++i) {
+        float& v = want.data()[k * 36 + i];
+        v = static_cast<float>((v - static_cast<double>(copy.bn_mean(k))) /
+                                   std::sqrt(static_cast<double>(copy.bn_var(k)) + ie::op::bn_eps) * copy.bn_gamma(k) +
+                               copy.bn_beta(k));
+      }
+    CHECK(close(out[0].value, want, 1e-5));
   }
 }
 

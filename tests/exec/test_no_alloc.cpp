@@ -41,8 +41,8 @@ TEST_CASE("encode and decode into kept buffers do not allocate" * doctest::skip(
   CHECK(back == t);
 }
 
-TEST_CASE("online loop: no allocation per frame in the steady state (null backend)"
-          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+TEST_CASE("online loop: no allocation per frame in the steady state (null backend)" *
+          doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   ie::null_backend b(3);
   auto cands = ie::chain_candidates(b.graph());
   ie::round_robin_learner learner{cands.size()};

@@ -44,7 +44,8 @@ TEST_CASE("null_backend: bad sets and missing cut tensors are invalid_argument n
   ie::null_backend b(3);
   const ie::tensor x = ie::random_tensor({4}, 1);
   ie::tensor_list cut{{7, x}}, out{{1, x}};
-  const std::string bad_set = "[incision.exec] null_backend::run_device: the device set must be layers 0..k of the 3-layer chain";
+  const std::string bad_set =
+      "[incision.exec] null_backend::run_device: the device set must be layers 0..k of the 3-layer chain";
   for (const std::vector<ip::layer_id>& d : {std::vector<ip::layer_id>{}, {1}, {0, 2}, {0, 1, 2, 3}}) {
     CHECK_THROWS_WITH_AS(b.run_device(d, x, cut), bad_set.c_str(), incision::invalid_argument);
     CHECK(cut.size() == 1);  // unchanged

@@ -74,5 +74,6 @@ TEST_CASE("presplit_backend refuses non-prefix sets, a missing cut tensor and ba
   (void)g.add_layer("c", 0, 0, 0);
   g.add_edge(0, 1);
   g.add_edge(0, 2);
-  CHECK_THROWS_WITH_AS(ie::presplit_backend(g, {}, {}), doctest::Contains("non-empty chain"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(ie::presplit_backend(g, {}, {}), doctest::Contains("non-empty chain"),
+                       incision::invalid_argument);
 }

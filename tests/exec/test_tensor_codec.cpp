@@ -95,8 +95,8 @@ TEST_CASE("encode writes the documented layout and round-trips bit-exactly") {
   std::vector<ie::tensor> cases;
   cases.push_back(ie::random_tensor({1, 3, 32, 32}, 1));
   cases.push_back(ie::random_tensor({7}, 2));
-  cases.push_back(ie::tensor::from_shape({2, 0, 3}));   // empty
-  cases.push_back(ie::tensor::from_shape({}));          // rank 0: one element
+  cases.push_back(ie::tensor::from_shape({2, 0, 3}));  // empty
+  cases.push_back(ie::tensor::from_shape({}));         // rank 0: one element
   cases.back()() = -0.0F;
   ie::tensor specials = ie::tensor::from_shape({4});
   specials(0) = std::numeric_limits<float>::quiet_NaN();

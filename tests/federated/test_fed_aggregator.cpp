@@ -1,16 +1,16 @@
 // FedLinUCB-DW edge aggregator: group bookkeeping against direct sums, isolation of groups,
 // refusals that change nothing, and traffic counters.
+#include <incision/bandit/ridge_stats.hpp>
 #include <incision/federated/aggregator.hpp>
 #include <incision/federated/messages.hpp>
-#include <incision/bandit/ridge_stats.hpp>
 
 #include <doctest/doctest.h>
 
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -451,7 +451,8 @@ TEST_CASE("fed aggregator: floods beyond the configured caps are refused and mem
     CHECK(edge.memory_bytes() >= 4 * 8 * 16 * 16);  // at least the four Gram matrices
     // Members still upload and download; known devices may say hello again at the cap.
     Eigen::MatrixXd x = Eigen::MatrixXd::Identity(16, 16);
-    CHECK(std::holds_alternative<fed::fed_ack>(decode(edge.handle(dense_upload(1001, 1, x, Eigen::VectorXd::Ones(16))))));
+    CHECK(
+        std::holds_alternative<fed::fed_ack>(decode(edge.handle(dense_upload(1001, 1, x, Eigen::VectorXd::Ones(16))))));
     CHECK(std::holds_alternative<fed::fed_download>(decode(edge.handle(hello(1001, "g1", 16)))));
     check_installable(edge.download_for(1), o.psd_slack);
   }
@@ -494,7 +495,8 @@ TEST_CASE("fed aggregator: floods beyond the configured caps are refused and mem
     std::vector<std::byte> junk(5000, std::byte{0});  // bad bytes still throw, whatever their size
     CHECK_THROWS_AS((void)edge.handle(junk), incision::parse_error);
     CHECK(same(before, state(edge)));
-    CHECK(std::holds_alternative<fed::fed_ack>(decode(edge.handle(rows_upload(1, 1, x.topRows(2), Eigen::VectorXd::Ones(2))))));
+    CHECK(std::holds_alternative<fed::fed_ack>(
+        decode(edge.handle(rows_upload(1, 1, x.topRows(2), Eigen::VectorXd::Ones(2))))));
   }
   SUBCASE("options out of range throw") {
     auto bad = [](auto tweak) {

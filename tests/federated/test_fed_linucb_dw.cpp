@@ -1,11 +1,11 @@
 // FedLinUCB-DW device learner: equivalence with muLinUCB and with a central learner, group
 // isolation, the O(d^2) log-det trigger against a direct Cholesky, consistency of in-flight
 // uploads, warm start (helps when right, does not stop convergence when wrong), strong guarantee.
+#include <incision/bandit/mu_linucb.hpp>
+#include <incision/bandit/ridge_stats.hpp>
 #include <incision/federated/aggregator.hpp>
 #include <incision/federated/exchange.hpp>
 #include <incision/federated/linucb_dw.hpp>
-#include <incision/bandit/mu_linucb.hpp>
-#include <incision/bandit/ridge_stats.hpp>
 
 #include "fed_support.hpp"
 
@@ -200,8 +200,8 @@ TEST_CASE("fed_linucb_dw: the upload score is the log-det ratio, kept without a 
   for (std::size_t t = 0; t < 800; ++t) {
     const auto arm = dev.select(key_frame(t));
     dev.update(arm, env.sample_offload(arm, rng));
-    const double expect = (direct_log_det(dev.stats().gram()) - direct_log_det(a_sync)) *
-                          static_cast<double>(dev.buffered());
+    const double expect =
+        (direct_log_det(dev.stats().gram()) - direct_log_det(a_sync)) * static_cast<double>(dev.buffered());
     REQUIRE(dev.upload_score() == doctest::Approx(expect).epsilon(1e-7).scale(1.0));
     CHECK(dev.wants_upload() == (dev.buffered() > 0 && expect >= 2.0 - 1e-9 * (1.0 + expect)));
     ++checked;
@@ -363,8 +363,8 @@ TEST_CASE("fed_linucb_dw: offline data stays a local prior and is never uploaded
 namespace {
 /// Mean cumulative regret (expected total delay minus the best) over `frames`, averaged over seeds.
 struct regret_result {
-  double early = 0.0;       // first `early_frames`
-  double late_best = 0.0;   // share of non-forced choices that are optimal in the last quarter
+  double early = 0.0;      // first `early_frames`
+  double late_best = 0.0;  // share of non-forced choices that are optimal in the last quarter
 };
 regret_result run_single(const linear_env& env, const std::vector<std::size_t>* warm_arms,
                          const std::vector<double>* warm_delays, std::size_t frames, std::size_t early_frames,

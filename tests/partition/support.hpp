@@ -16,8 +16,7 @@ namespace ip = incision::partition;
 /// Random DAG of n layers. Edges i -> j (positions in a hidden topological order) appear with
 /// probability p; with shuffle_ids the ids are a random permutation of the positions.
 /// Costs: integer-valued (ties, zeros) when integral, else uniform floats with some zeros.
-inline ip::layer_graph random_dag(std::mt19937_64& rng, std::size_t n, double p, bool integral,
-                                  bool shuffle_ids) {
+inline ip::layer_graph random_dag(std::mt19937_64& rng, std::size_t n, double p, bool integral, bool shuffle_ids) {
   std::vector<std::uint32_t> perm(n);
   std::iota(perm.begin(), perm.end(), 0U);
   if (shuffle_ids) std::shuffle(perm.begin(), perm.end(), rng);
@@ -86,16 +85,15 @@ void for_each_feasible(const ip::layer_graph& g, F&& f) {
 struct priced {
   double latency, max_stage;
 };
-inline priced price(const ip::layer_graph& g, const std::vector<ip::side>& pl, double bw,
-                    double rtt = 0.0, double down = std::numeric_limits<double>::infinity()) {
+inline priced price(const ip::layer_graph& g, const std::vector<ip::side>& pl, double bw, double rtt = 0.0,
+                    double down = std::numeric_limits<double>::infinity()) {
   double dev = 0, up = 0, srv = 0, dl = 0;
   bool any = false;
   for (ip::layer_id v = 0; v < g.size(); ++v) {
     if (pl[v] == ip::side::device) {
       dev += g[v].device_time;
       const auto& s = g.successors(v);
-      if (std::any_of(s.begin(), s.end(), [&](auto w) { return pl[w] == ip::side::server; }))
-        up += g[v].out_bytes / bw;
+      if (std::any_of(s.begin(), s.end(), [&](auto w) { return pl[w] == ip::side::server; })) up += g[v].out_bytes / bw;
     } else {
       any = true;
       srv += g[v].server_time;
@@ -135,7 +133,8 @@ inline std::vector<ip::side> union_of_near_optima(const ip::layer_graph& g, doub
                                                   double down = std::numeric_limits<double>::infinity(),
                                                   double rel = 1e-12) {
   double best = std::numeric_limits<double>::infinity();
-  for_each_feasible(g, [&](const std::vector<ip::side>& pl) { best = std::min(best, price(g, pl, bw, rtt, down).latency); });
+  for_each_feasible(
+      g, [&](const std::vector<ip::side>& pl) { best = std::min(best, price(g, pl, bw, rtt, down).latency); });
   std::vector<ip::side> u(g.size(), ip::side::server);
   for_each_feasible(g, [&](const std::vector<ip::side>& pl) {
     if (price(g, pl, bw, rtt, down).latency > best + rel * best) return;

@@ -19,8 +19,8 @@ TEST_CASE("an oracle that covers fewer layers than the graph is rejected") {
   const auto g = random_dag(rng, 6, 0.4, false, false);
   const std::vector<double> short_table(5, 1.0);
   const ip::table_oracle o(short_table, short_table, short_table);
-  CHECK_THROWS_WITH_AS((void)ip::dsl(g, o, ip::simple_link(1.0)),
-                       doctest::Contains("covers 5 layers, the graph has 6"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)ip::dsl(g, o, ip::simple_link(1.0)), doctest::Contains("covers 5 layers, the graph has 6"),
+                       incision::invalid_argument);
   ip::layer_graph smaller;
   smaller.add_layer("only", 1, 1, 1);
   CHECK_THROWS_AS((void)ip::dsl(g, smaller, ip::simple_link(1.0)), incision::invalid_argument);

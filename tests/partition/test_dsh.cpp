@@ -40,8 +40,8 @@ TEST_CASE("dsh is within 3x of the brute-force max-stage optimum on small DAGs")
     exact += ratio <= 1 + 1e-12 ? 1 : 0;
     ++trials;
   }
-  MESSAGE("DSH / optimal max stage: worst " << worst << ", mean " << mean / trials << ", optimal in "
-                                            << exact << " of " << trials);
+  MESSAGE("DSH / optimal max stage: worst " << worst << ", mean " << mean / trials << ", optimal in " << exact << " of "
+                                            << trials);
 }
 
 TEST_CASE("dads picks DSL under light load, DSH under heavy load, and flags a missed rate") {
@@ -98,8 +98,7 @@ TEST_CASE("bandwidth map agrees with DSL at random bandwidths") {
 
 TEST_CASE("a plan handed out by the bandwidth map is priced at the bandwidth asked for") {
   // every time of at(B) equals a fresh dsl(g, B); the plan may differ only on a tie
-  auto check = [](const ip::layer_graph& g, const ip::bandwidth_map& map, double bw, double rtt,
-                  double down) {
+  auto check = [](const ip::layer_graph& g, const ip::bandwidth_map& map, double bw, double rtt, double down) {
     const ip::simple_link link(bw, rtt, down);
     const auto direct = ip::dsl(g, g, link);
     const ip::plan p = map.at(bw);
@@ -131,7 +130,8 @@ TEST_CASE("a plan handed out by the bandwidth map is priced at the bandwidth ask
     const auto g = ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / name);
     const ip::bandwidth_map map(g, 1e5, 1e10);
     INFO(name);
-    for (const double bw : {1e5, 3e6, 1e8, 7.7e8, 1e10}) check(g, map, bw, 0.0, std::numeric_limits<double>::infinity());
+    for (const double bw : {1e5, 3e6, 1e8, 7.7e8, 1e10})
+      check(g, map, bw, 0.0, std::numeric_limits<double>::infinity());
   }
 }
 
@@ -141,10 +141,10 @@ namespace {
 ip::layer_graph four_stage_case() {
   const double dev[] = {0.03988689179847268, 0.013051534224606016, 0.07803659086948463, 0.0,
                         0.03179097413176735, 0.0010754106338944094};
-  const double srv[] = {1.7941384192124439, 0.006038186171042688, 0.0, 6533.653819789442,
-                        0.03491991655519479, 0.009849560591480585};
-  const double bytes[] = {39909.4339113389, 40962.33950292749, 278619.5632053323, 2977.5055445783278,
-                          308974.2030402504, 1049.5692584587155};
+  const double srv[] = {1.7941384192124439, 0.006038186171042688, 0.0,
+                        6533.653819789442,  0.03491991655519479,  0.009849560591480585};
+  const double bytes[] = {39909.4339113389,   40962.33950292749, 278619.5632053323,
+                          2977.5055445783278, 308974.2030402504, 1049.5692584587155};
   ip::layer_graph g;
   for (int i = 0; i < 6; ++i) g.add_layer("L" + std::to_string(i), dev[i], srv[i], bytes[i]);
   for (const auto& [a, b] : {std::pair{0, 1}, {0, 4}, {2, 1}, {3, 5}, {4, 2}, {5, 0}, {5, 4}})
@@ -189,8 +189,7 @@ TEST_CASE("dsh with a finite download is within 4x of brute force and never wors
     REQUIRE(ip::detail::first_violation(g, p.placement) == g.size());
     REQUIRE(close(price(g, p.placement, bw, 0.0, down).max_stage, p.max_stage));
     REQUIRE(p.max_stage <= ip::dsl(g, g, link).max_stage * (1 + 1e-12));
-    const double ratio =
-        bf.best_max_stage > 0 ? p.max_stage / bf.best_max_stage : (p.max_stage == 0 ? 1.0 : 1e300);
+    const double ratio = bf.best_max_stage > 0 ? p.max_stage / bf.best_max_stage : (p.max_stage == 0 ? 1.0 : 1e300);
     REQUIRE(ratio <= (std::isfinite(down) ? 4.0 : 3.0));
     worst = std::max(worst, ratio);
   }
@@ -218,8 +217,8 @@ TEST_CASE("dsh bounds its grid and names itself in errors") {
   opt.levels = 1;
   CHECK_NOTHROW((void)ip::dsh(g, g, ip::simple_link(1.0), opt));
   opt.grid = ip::dsh_options::max_grid + 1;
-  CHECK_THROWS_WITH_AS((void)ip::dsh(g, g, ip::simple_link(1.0), opt),
-                       doctest::Contains("grid <= 64"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)ip::dsh(g, g, ip::simple_link(1.0), opt), doctest::Contains("grid <= 64"),
+                       incision::invalid_argument);
   opt.grid = 10000;
   CHECK_THROWS_AS((void)ip::dsh(g, g, ip::simple_link(1.0), opt), incision::invalid_argument);
   opt.grid = 7;

@@ -77,8 +77,8 @@ TEST_CASE("dsl folds free layers and still equals brute force, tie rule included
 
 TEST_CASE("dsl folds ResNet-50's free operator outputs") {
   // batch norm's running and saved statistics and max-pool masks: no time, no bytes, no consumer
-  const auto g = ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" /
-                                   "op_resnet50_inference.json");
+  const auto g =
+      ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / "op_resnet50_inference.json");
   ip::dsl_solver s;
   s.assign(g, g);
   CHECK(s.folded_layers() == 213);
@@ -203,8 +203,8 @@ TEST_CASE("dsl rejects bad links and bad oracles") {
     double compute_time(ip::layer_id, ip::side) const { return -1.0; }
     double output_bytes(ip::layer_id) const { return 0.0; }
   };
-  CHECK_THROWS_WITH_AS((void)ip::dsl(g, bad_oracle{}, ip::simple_link(1.0)),
-                       doctest::Contains("layer 'a'"), incision::oracle_error);
+  CHECK_THROWS_WITH_AS((void)ip::dsl(g, bad_oracle{}, ip::simple_link(1.0)), doctest::Contains("layer 'a'"),
+                       incision::oracle_error);
   // the message names the first bad layer (NaN and infinity count as bad, not only negatives)
   g.add_layer("b", 1, 1, 1);
   g.add_layer("c", 1, 1, 1);
@@ -216,8 +216,8 @@ TEST_CASE("dsl rejects bad links and bad oracles") {
       return v == 1 ? std::numeric_limits<double>::infinity() : v == 2 ? std::nan("") : 1.0;
     }
   };
-  CHECK_THROWS_WITH_AS((void)ip::dsl(g, late_bad_oracle{}, ip::simple_link(1.0)),
-                       doctest::Contains("layer 'b' (id 1)"), incision::oracle_error);
+  CHECK_THROWS_WITH_AS((void)ip::dsl(g, late_bad_oracle{}, ip::simple_link(1.0)), doctest::Contains("layer 'b' (id 1)"),
+                       incision::oracle_error);
 }
 
 TEST_CASE("a copied solver keeps its own costs (the oracle may be gone)") {
@@ -311,7 +311,8 @@ TEST_CASE("integer costs at rational bandwidths: dsl and chain scan return the u
   int ties = 0;
   for (int trial = 0; trial < 3000; ++trial) {
     const bool chain = trial % 3 == 0;
-    const auto g = chain ? random_chain(rng, size(rng), true) : random_dag(rng, size(rng), dens(rng), true, trial % 2 == 0);
+    const auto g =
+        chain ? random_chain(rng, size(rng), true) : random_dag(rng, size(rng), dens(rng), true, trial % 2 == 0);
     const double bw = 1000.0 * num(rng) / den(rng);
     const auto want = union_of_near_optima(g, bw);
     const auto p = ip::dsl(g, bw);
@@ -436,8 +437,8 @@ TEST_CASE("run() leaves a kept solver unchanged when a check or the oracle throw
     double compute_time(ip::layer_id v, ip::side) const { return v == 3 ? std::nan("") : 1.0; }
     double output_bytes(ip::layer_id) const { return 1.0; }
   };
-  CHECK_THROWS_WITH_AS((void)s.run(other, late_bad_oracle{}, ip::simple_link(2.0)),
-                       doctest::Contains("(id 3)"), incision::oracle_error);
+  CHECK_THROWS_WITH_AS((void)s.run(other, late_bad_oracle{}, ip::simple_link(2.0)), doctest::Contains("(id 3)"),
+                       incision::oracle_error);
   CHECK(&s.graph() == &g);
   CHECK(s.costs().dev.data() == g.device_times().data());
   require_same_plan(s.solve(l), before);

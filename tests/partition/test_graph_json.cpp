@@ -76,7 +76,8 @@ TEST_CASE("layer metadata (type, MACs): validated, exported only when set, round
   CHECK(g[conv].macs == 118013952.0);
   // a layer without metadata is written exactly as before the fields existed
   const std::string text = ip::to_json(g);
-  CHECK(text.find(R"({"name": "input", "device_time": 0, "server_time": 0, "out_bytes": 602112})") != std::string::npos);
+  CHECK(text.find(R"({"name": "input", "device_time": 0, "server_time": 0, "out_bytes": 602112})") !=
+        std::string::npos);
   CHECK(text.find(R"("type": "conv", "macs": 118013952)") != std::string::npos);
   const auto back = ip::from_json(text);
   CHECK(back[conv].type == "conv");
@@ -87,21 +88,24 @@ TEST_CASE("layer metadata (type, MACs): validated, exported only when set, round
                        incision::invalid_argument);
   CHECK_THROWS_AS((void)g.add_layer("nan", 0.0, 0.0, 1.0, "relu", std::nan("")), incision::invalid_argument);
   CHECK(g.size() == 2);
-  CHECK_THROWS_WITH_AS(g.set_metadata(conv, "conv", std::numeric_limits<double>::infinity()),
-                       doctest::Contains("macs"), incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(g.set_metadata(conv, "conv", std::numeric_limits<double>::infinity()), doctest::Contains("macs"),
+                       incision::invalid_argument);
   CHECK(g[conv].macs == 118013952.0);
   CHECK_THROWS_AS(g.set_metadata(7, "conv", 1.0), incision::out_of_range);
   g.set_metadata(in, "input", 0.0);
   CHECK(g[in].type == "input");
   // the reader checks the optional fields' types
   CHECK_THROWS_WITH_AS(
-      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "type": 4}], "edges": []})"),
+      (void)ip::from_json(
+          R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "type": 4}], "edges": []})"),
       doctest::Contains("'type'"), incision::parse_error);
   CHECK_THROWS_WITH_AS(
-      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "macs": "many"}], "edges": []})"),
+      (void)ip::from_json(
+          R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "macs": "many"}], "edges": []})"),
       doctest::Contains("'macs'"), incision::parse_error);
   CHECK_THROWS_WITH_AS(
-      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "macs": -5}], "edges": []})"),
+      (void)ip::from_json(
+          R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3, "macs": -5}], "edges": []})"),
       doctest::Contains("'a'"), incision::invalid_argument);
 }
 
@@ -120,7 +124,8 @@ TEST_CASE("loaders reject malformed input with parse_error naming the problem") 
   CHECK_THROWS_AS((void)ip::from_json(R"({"format": "incision.layer_graph", "version": 2, "layers": [], "edges": []})"),
                   incision::parse_error);
   CHECK_THROWS_WITH_AS(
-      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "neg", "device_time": -1, "server_time": 2, "out_bytes": 3}], "edges": []})"),
+      (void)ip::from_json(
+          R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "neg", "device_time": -1, "server_time": 2, "out_bytes": 3}], "edges": []})"),
       doctest::Contains("'neg'"), incision::invalid_argument);
   CHECK_THROWS_AS((void)ip::from_json("[1, 2,]"), incision::parse_error);
   CHECK_THROWS_AS((void)ip::from_json("{\"a\": 1e999}"), incision::parse_error);
@@ -128,15 +133,24 @@ TEST_CASE("loaders reject malformed input with parse_error naming the problem") 
   CHECK_THROWS_AS((void)ip::from_json(std::string(100000, '[')), incision::parse_error);
   CHECK_THROWS_AS((void)ip::from_json("{} x"), incision::parse_error);
   // msr-fiddle: dangling edge, duplicate id, cycle, negative latency
-  CHECK_THROWS_WITH_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 5, "cost": 1}]})"),
-                       doctest::Contains("dangling"), incision::parse_error);
-  CHECK_THROWS_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}, {"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": []})"),
-                  incision::parse_error);
-  CHECK_THROWS_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}, {"id": 1, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 1, "cost": 1}, {"sourceId": 1, "destId": 0, "cost": 1}]})"),
-                  incision::invalid_argument);
-  CHECK_THROWS_WITH_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 3, "name": "conv", "cpuLatency": -1, "fpgaLatency": 1}], "edges": []})"),
-                       doctest::Contains("'conv'"), incision::invalid_argument);
-  const auto g = ip::from_msr_json(R"({"nodes": [{"id": 7, "cpuLatency": 2, "fpgaLatency": 1}, {"id": 3, "cpuLatency": 4, "fpgaLatency": 0.5}], "edges": [{"sourceId": 7, "destId": 3, "cost": 0.5}]})");
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_msr_json(
+          R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 5, "cost": 1}]})"),
+      doctest::Contains("dangling"), incision::parse_error);
+  CHECK_THROWS_AS(
+      (void)ip::from_msr_json(
+          R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}, {"id": 0, "cpuLatency": 1, "fpgaLatency": 1}], "edges": []})"),
+      incision::parse_error);
+  CHECK_THROWS_AS(
+      (void)ip::from_msr_json(
+          R"({"nodes": [{"id": 0, "cpuLatency": 1, "fpgaLatency": 1}, {"id": 1, "cpuLatency": 1, "fpgaLatency": 1}], "edges": [{"sourceId": 0, "destId": 1, "cost": 1}, {"sourceId": 1, "destId": 0, "cost": 1}]})"),
+      incision::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      (void)ip::from_msr_json(
+          R"({"nodes": [{"id": 3, "name": "conv", "cpuLatency": -1, "fpgaLatency": 1}], "edges": []})"),
+      doctest::Contains("'conv'"), incision::invalid_argument);
+  const auto g = ip::from_msr_json(
+      R"({"nodes": [{"id": 7, "cpuLatency": 2, "fpgaLatency": 1}, {"id": 3, "cpuLatency": 4, "fpgaLatency": 0.5}], "edges": [{"sourceId": 7, "destId": 3, "cost": 0.5}]})");
   CHECK(g[0].name == "node7");
   CHECK(g[0].device_time == doctest::Approx(2e-3));
   CHECK(g[0].out_bytes == doctest::Approx(0.5e-3 * 2147483648.0));
@@ -156,7 +170,8 @@ TEST_CASE("names and types must be UTF-8: add_layer, set_metadata and the loader
   CHECK(g[0].type.empty());
   // well-formed multi-byte names pass; overlong forms, surrogates, truncation and > U+10FFFF do not
   CHECK(g.add_layer("conv \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 1, 1, 1) == 1);
-  for (const char* s : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xE2\x82", "\xF4\x90\x80\x80", "\x80", "\xF8\x88\x80\x80\x80"})
+  for (const char* s :
+       {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xE2\x82", "\xF4\x90\x80\x80", "\x80", "\xF8\x88\x80\x80\x80"})
     CHECK_THROWS_AS(g.add_layer(s, 1, 1, 1), incision::invalid_argument);
   CHECK(g.size() == 2);
   // the loaders: raw bytes in a JSON string are a parse error (the issue 12 #16 msr file)
@@ -175,16 +190,21 @@ TEST_CASE("names and types must be UTF-8: add_layer, set_metadata and the loader
 
 TEST_CASE("JSON objects with a duplicate key are rejected") {
   CHECK_THROWS_WITH_AS(
-      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "version": 2, "layers": [], "edges": []})"),
+      (void)ip::from_json(
+          R"({"format": "incision.layer_graph", "version": 1, "version": 2, "layers": [], "edges": []})"),
       doctest::Contains("duplicate key \"version\""), incision::parse_error);
   CHECK_THROWS_AS(
-      (void)ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "name": "b", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})"),
+      (void)ip::from_json(
+          R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "name": "b", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})"),
       incision::parse_error);
-  CHECK_THROWS_AS((void)ip::from_msr_json(R"({"nodes": [{"id": 0, "cpuLatency": 1, "cpuLatency": 5, "fpgaLatency": 1}], "edges": []})"),
+  CHECK_THROWS_AS((void)ip::from_msr_json(
+                      R"({"nodes": [{"id": 0, "cpuLatency": 1, "cpuLatency": 5, "fpgaLatency": 1}], "edges": []})"),
                   incision::parse_error);
   // the same key in different objects is fine
-  CHECK(ip::from_json(R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3}, {"name": "b", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})")
-            .size() == 2);
+  CHECK(
+      ip::from_json(
+          R"({"format": "incision.layer_graph", "version": 1, "layers": [{"name": "a", "device_time": 1, "server_time": 2, "out_bytes": 3}, {"name": "b", "device_time": 1, "server_time": 2, "out_bytes": 3}], "edges": []})")
+          .size() == 2);
   // many keys: rejected by sorting, not by a quadratic scan
   std::string many = "{";
   for (int i = 0; i < 50000; ++i) many += "\"k" + std::to_string(i) + "\": 0, ";

@@ -110,7 +110,8 @@ TEST_CASE("a 200,000-layer chain builds in any edge order, and closing it is sti
     REQUIRE(g.num_edges() == n - 1);
     REQUIRE(g.is_chain());
     const ip::layer_id first = reversed_ids ? n - 1 : 0, last = reversed_ids ? 0 : n - 1;
-    CHECK_THROWS_WITH_AS(g.add_edge(last, first), doctest::Contains(doctest::String(("'L" + std::to_string(last) + "'").c_str())),
+    CHECK_THROWS_WITH_AS(g.add_edge(last, first),
+                         doctest::Contains(doctest::String(("'L" + std::to_string(last) + "'").c_str())),
                          incision::invalid_argument);
     CHECK(g.num_edges() == n - 1);
     CHECK(g.topological_order().front() == first);

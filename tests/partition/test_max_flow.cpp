@@ -5,12 +5,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <deque>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <limits>
-#include <tuple>
 #include <random>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -71,7 +71,8 @@ double solve_listed(ip::max_flow& mf, std::size_t n, const arc_list& arcs, const
   mf.reset(n);
   for (const auto& [a, b, c, r] : arcs)
     mf.add_arc(static_cast<ip::max_flow::vertex>(a), static_cast<ip::max_flow::vertex>(b), c, r);
-  for (std::size_t v = 0; v < n; ++v) mf.set_terminal(static_cast<ip::max_flow::vertex>(v), term[v].first, term[v].second);
+  for (std::size_t v = 0; v < n; ++v)
+    mf.set_terminal(static_cast<ip::max_flow::vertex>(v), term[v].first, term[v].second);
   return mf.solve();
 }
 
@@ -183,7 +184,8 @@ construction_case random_construction_case(std::mt19937_64& rng, ip::max_flow& l
     ++c.degree[a];
     ++c.degree[b];
   }
-  for (std::size_t v = 0; v < c.n; ++v) c.terminals.emplace_back(u(rng) < 0.5 ? 0.0 : u(rng), u(rng) < 0.5 ? 0.0 : u(rng));
+  for (std::size_t v = 0; v < c.n; ++v)
+    c.terminals.emplace_back(u(rng) < 0.5 ? 0.0 : u(rng), u(rng) < 0.5 ? 0.0 : u(rng));
   listed.reset(c.n);
   for (const auto& [a, b, cap, rev] : c.arcs) listed.add_arc(a, b, cap, rev);
   for (ip::max_flow::vertex v = 0; v < c.n; ++v) listed.set_terminal(v, c.terminals[v].first, c.terminals[v].second);
@@ -201,7 +203,8 @@ TEST_CASE("max_flow built directly in CSR form equals the arc-list form") {
     direct.place_arcs();
     std::vector<ip::max_flow::arc_id> slots;
     for (const auto& [a, b, cap, rev] : c.arcs) slots.push_back(direct.place_arc(a, b, 0.0, 0.0));
-    for (std::size_t i = 0; i < c.arcs.size(); ++i) direct.set_slot(slots[i], std::get<2>(c.arcs[i]), std::get<3>(c.arcs[i]));
+    for (std::size_t i = 0; i < c.arcs.size(); ++i)
+      direct.set_slot(slots[i], std::get<2>(c.arcs[i]), std::get<3>(c.arcs[i]));
     for (ip::max_flow::vertex v = 0; v < c.n; ++v) direct.set_terminal(v, c.terminals[v].first, c.terminals[v].second);
     INFO("trial " << trial);
     REQUIRE(direct.solve() == listed.solve());
@@ -218,7 +221,8 @@ TEST_CASE("max_flow built in one pass with room per vertex equals the arc-list f
     // either sweep order
     const std::size_t max_vertices = c.n + rng() % 5;
     roomed.begin_rooms(max_vertices, 2 * c.arcs.size() + 3 * max_vertices, rng() % 2 == 0);
-    for (ip::max_flow::vertex v = 0; v < c.n; ++v) roomed.open_vertex(v, c.degree[v] + static_cast<std::uint32_t>(rng() % 4));
+    for (ip::max_flow::vertex v = 0; v < c.n; ++v)
+      roomed.open_vertex(v, c.degree[v] + static_cast<std::uint32_t>(rng() % 4));
     for (const auto& [a, b, cap, rev] : c.arcs) (void)roomed.place_arc(a, b, cap, rev);
     roomed.end_rooms(c.n);
     for (ip::max_flow::vertex v = 0; v < c.n; ++v) roomed.set_terminal(v, c.terminals[v].first, c.terminals[v].second);

@@ -9,9 +9,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -20,9 +20,10 @@ using incision_test::count_scope;
 
 namespace ip = incision::partition;
 
-TEST_CASE("dsl_solver re-solves (new bandwidths, DSH weights) without allocating"
-          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
-  const auto g = ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / "op_resnet50_inference.json");
+TEST_CASE("dsl_solver re-solves (new bandwidths, DSH weights) without allocating" *
+          doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+  const auto g =
+      ip::load_msr_json(std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle" / "op_resnet50_inference.json");
   ip::dsl_solver s;
   s.assign(g, g);
   std::vector<ip::side> placement;
@@ -49,8 +50,8 @@ TEST_CASE("dsl_solver re-solves (new bandwidths, DSH weights) without allocating
   CHECK(counted >= 1);
 }
 
-TEST_CASE("a kept solver's run() allocates only the plan; a fresh dsl() allocates its buffers too"
-          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+TEST_CASE("a kept solver's run() allocates only the plan; a fresh dsl() allocates its buffers too" *
+          doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   const auto data = std::filesystem::path(INCISION_DATA_DIR) / "msr-fiddle";
   const auto big = ip::load_msr_json(data / "op_resnet50_inference.json");
   const auto small = ip::load_msr_json(data / "layer_bert24_inference.json");
@@ -72,8 +73,7 @@ TEST_CASE("a kept solver's run() allocates only the plan; a fresh dsl() allocate
   CHECK(allocations_of([&] { return ip::dsl(big, 2147483648.0); }) > 4);
 }
 
-TEST_CASE("max_flow re-solve with new capacities does not allocate"
-          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+TEST_CASE("max_flow re-solve with new capacities does not allocate" * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   ip::max_flow mf;
   mf.reset(50);
   for (ip::max_flow::vertex v = 0; v + 1 < 50; ++v) mf.add_arc(v, v + 1, 1.0, ip::max_flow::infinity);
@@ -92,8 +92,8 @@ TEST_CASE("max_flow re-solve with new capacities does not allocate"
   CHECK(counted == 0);
 }
 
-TEST_CASE("building a layer graph allocates amortised O(1) per layer and edge"
-          * doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
+TEST_CASE("building a layer graph allocates amortised O(1) per layer and edge" *
+          doctest::skip(INCISION_TEST_COUNT_MALLOC == 0)) {
   // Appending must grow the storage geometrically: reserving size() + 1 before each append (for
   // the strong guarantee) would reallocate on every call and make building n layers O(n^2).
   constexpr int n = 10000;
@@ -111,8 +111,8 @@ TEST_CASE("building a layer graph allocates amortised O(1) per layer and edge"
     for (ip::layer_id v = 1; v < n; ++v) g.add_edge(v - 1, v);
     edge_allocs = allocations.load();
   }
-  CHECK(layer_allocs < 200);              // 3 vectors doubling: about 3 * log2(n) reallocations
-  CHECK(edge_allocs < 2 * n + 200);       // one successor and one predecessor list per edge here
+  CHECK(layer_allocs < 200);         // 3 vectors doubling: about 3 * log2(n) reallocations
+  CHECK(edge_allocs < 2 * n + 200);  // one successor and one predecessor list per edge here
   CHECK(g.size() == static_cast<std::size_t>(n));
   CHECK(g.num_edges() == static_cast<std::size_t>(n - 1));
 }

@@ -126,11 +126,9 @@ class discounted_stats {
 
  private:
   discounted_stats(ridge_type ridge, double gamma, std::size_t next)
-      : ridge_(std::move(ridge)), gamma_(gamma), next_(next),
-        refills_(refills_per_step(gamma, ridge_.dim())) {}
+      : ridge_(std::move(ridge)), gamma_(gamma), next_(next), refills_(refills_per_step(gamma, ridge_.dim())) {}
   static void check_gamma(double gamma) {
-    if (!(gamma > 0.0 && gamma <= 1.0))
-      detail::throw_invalid("gamma must be in (0, 1], got " + std::to_string(gamma));
+    if (!(gamma > 0.0 && gamma <= 1.0)) detail::throw_invalid("gamma must be in (0, 1], got " + std::to_string(gamma));
   }
   ridge_type ridge_;
   double gamma_;

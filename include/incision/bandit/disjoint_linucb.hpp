@@ -33,8 +33,7 @@ namespace bandit {
 /// @brief Disjoint LinUCB over a statistics policy (one copy per arm).
 template <int Dim = Eigen::Dynamic, class Stats = ridge_stats<Dim>>
 class disjoint_linucb {
-  static_assert(statistics_policy<Stats>,
-                "incision::bandit::disjoint_linucb: Stats must model statistics_policy");
+  static_assert(statistics_policy<Stats>, "incision::bandit::disjoint_linucb: Stats must model statistics_policy");
   static_assert(Stats::dim_at_compile_time == Dim,
                 "incision::bandit::disjoint_linucb: Stats must have the same compile-time dimension");
 
@@ -47,8 +46,8 @@ class disjoint_linucb {
   static constexpr std::uint32_t max_arms = 1U << 20;
 
   /// @throws invalid_argument if n_arms == 0, dim == 0, alpha < 0 or reg <= 0.
-  disjoint_linucb(std::size_t n_arms, std::size_t dim, double alpha, double reg = 1.0)
-    requires std::constructible_from<Stats, std::size_t, double>
+  disjoint_linucb(std::size_t n_arms, std::size_t dim, double alpha,
+                  double reg = 1.0) requires std::constructible_from<Stats, std::size_t, double>
       : disjoint_linucb(n_arms, Stats(dim, reg), alpha) {}
   /// @brief Every arm starts as a copy of `prototype`.
   disjoint_linucb(std::size_t n_arms, const Stats& prototype, double alpha) : alpha_(alpha) {
@@ -80,8 +79,7 @@ class disjoint_linucb {
   template <class Derived>
   void scores(const Eigen::MatrixBase<Derived>& x, Eigen::Ref<Eigen::VectorXd> out) const {
     check_context(x);
-    if (static_cast<std::size_t>(out.size()) != arms_.size())
-      detail::throw_invalid("output has the wrong length");
+    if (static_cast<std::size_t>(out.size()) != arms_.size()) detail::throw_invalid("output has the wrong length");
     const Eigen::Ref<const vector_type> xr(x);
     for (std::size_t k = 0; k < arms_.size(); ++k) out(static_cast<Eigen::Index>(k)) = score(k, xr);
   }
@@ -91,7 +89,7 @@ class disjoint_linucb {
   void update(std::size_t arm, const Eigen::MatrixBase<Derived>& x, double reward) {
     check_arm(arm);
     detail::check_length(x.size(), dim(), "context");  // before any fixed-size binding
-    const Eigen::Ref<const vector_type> xr(x);           // bound once (a copy only if strided)
+    const Eigen::Ref<const vector_type> xr(x);         // bound once (a copy only if strided)
     arms_[arm].observe(xr, reward);
     arms_[arm].clear_journal();
   }
@@ -164,8 +162,7 @@ class disjoint_linucb {
   }
   void check_arm(std::size_t arm) const {
     if (arm >= arms_.size())
-      detail::throw_range("arm " + std::to_string(arm) + " out of range (" +
-                          std::to_string(arms_.size()) + " arms)");
+      detail::throw_range("arm " + std::to_string(arm) + " out of range (" + std::to_string(arms_.size()) + " arms)");
   }
   template <class Derived>
   void check_context(const Eigen::MatrixBase<Derived>& x) const {

@@ -42,8 +42,7 @@ inline void check_alpha(double alpha) {
 /// @tparam Stats a `statistics_policy` (ridge_stats, discounted_stats, window_stats).
 template <int Dim = Eigen::Dynamic, class Stats = ridge_stats<Dim>>
 class linucb {
-  static_assert(statistics_policy<Stats>,
-                "incision::bandit::linucb: Stats must model statistics_policy");
+  static_assert(statistics_policy<Stats>, "incision::bandit::linucb: Stats must model statistics_policy");
   static_assert(Stats::dim_at_compile_time == Dim,
                 "incision::bandit::linucb: Stats must have the same compile-time dimension");
 
@@ -54,8 +53,7 @@ class linucb {
   static constexpr std::uint16_t snapshot_kind = 10;
 
   /// @throws invalid_argument if dim == 0, alpha < 0 or reg <= 0.
-  linucb(std::size_t dim, double alpha, double reg = 1.0)
-    requires std::constructible_from<Stats, std::size_t, double>
+  linucb(std::size_t dim, double alpha, double reg = 1.0) requires std::constructible_from<Stats, std::size_t, double>
       : linucb(Stats(dim, reg), alpha) {}
   /// @brief Over a ready statistics policy (e.g. discounted_stats(d, reg, gamma)).
   linucb(Stats stats, double alpha) : stats_(std::move(stats)), alpha_(alpha) {
@@ -77,7 +75,7 @@ class linucb {
   template <class Derived>
   void update(const Eigen::MatrixBase<Derived>& x, double reward) {
     detail::check_length(x.size(), dim(), "context");  // before any fixed-size binding
-    const Eigen::Ref<const vector_type> xr(x);           // bound once (a copy only if strided)
+    const Eigen::Ref<const vector_type> xr(x);         // bound once (a copy only if strided)
     stats_.observe(xr, reward);
     stats_.clear_journal();
   }
@@ -131,9 +129,8 @@ class linucb {
   template <class Derived>
   void check_contexts(const Eigen::MatrixBase<Derived>& X) const {
     if (static_cast<std::size_t>(X.cols()) != dim() || X.rows() < 1)
-      detail::throw_invalid("contexts have shape (" + std::to_string(X.rows()) + ", " +
-                            std::to_string(X.cols()) + "), expected (K >= 1, " +
-                            std::to_string(dim()) + ")");
+      detail::throw_invalid("contexts have shape (" + std::to_string(X.rows()) + ", " + std::to_string(X.cols()) +
+                            "), expected (K >= 1, " + std::to_string(dim()) + ")");
     if (!detail::all_finite(X)) detail::throw_invalid("contexts contain NaN or infinity");
   }
   Stats stats_;
@@ -163,15 +160,13 @@ std::size_t linucb<Dim, Stats>::select(const Eigen::MatrixBase<Derived>& X) cons
 
 template <int Dim, class Stats>
 template <class Derived>
-void linucb<Dim, Stats>::scores(const Eigen::MatrixBase<Derived>& X,
-                                Eigen::Ref<Eigen::VectorXd> out) const {
+void linucb<Dim, Stats>::scores(const Eigen::MatrixBase<Derived>& X, Eigen::Ref<Eigen::VectorXd> out) const {
   check_contexts(X);
   if (out.size() != X.rows()) detail::throw_invalid("output has the wrong length");
   const ridge_type& r = stats_.ridge();
   for (Eigen::Index k = 0; k < X.rows(); ++k) {
     u_.noalias() = r.inverse() * X.row(k).transpose();
-    out(k) = X.row(k).dot(r.theta().transpose()) +
-             alpha_ * std::sqrt(std::max(X.row(k).dot(u_.transpose()), 0.0));
+    out(k) = X.row(k).dot(r.theta().transpose()) + alpha_ * std::sqrt(std::max(X.row(k).dot(u_.transpose()), 0.0));
   }
 }
 

@@ -48,18 +48,18 @@ enum class feature_scaling : std::uint8_t {
 
 /// @brief Hyperparameters of @ref mu_linucb; defaults are the official code's values.
 struct mu_linucb_options {
-  double reg = 1.0;                    ///< prior A = reg*I (deviation: official is a random diagonal)
+  double reg = 1.0;  ///< prior A = reg*I (deviation: official is a random diagonal)
   feature_scaling scaling = feature_scaling::column_max;  ///< deviation, see the file comment
-  double mu = 0.25;                    ///< forced-sampling exponent: period ceil(T^mu)
-  std::uint64_t initial_horizon = 200; ///< T0 of the doubling trick
-  double delta = 0.1;                  ///< confidence parameter in alpha(T)
-  double c_noise = 0.05;               ///< noise scale in alpha(T)
-  double c_theta = 1.0;                ///< parameter-norm bound in alpha(T)
-  double l_key = 0.8;                  ///< key-frame weight L
-  double l_nonkey = 0.2;               ///< non-key-frame weight L
-  std::optional<double> alpha{};      ///< fixed exploration scale instead of alpha(T) (>= 0)
-  bool forced_sampling = true;         ///< forced sampling of offloading arms every ceil(T^mu)
-  bool arm_cache = true;               ///< keep x.theta and x^T A^-1 x per arm current in O(K d)
+  double mu = 0.25;                                       ///< forced-sampling exponent: period ceil(T^mu)
+  std::uint64_t initial_horizon = 200;                    ///< T0 of the doubling trick
+  double delta = 0.1;                                     ///< confidence parameter in alpha(T)
+  double c_noise = 0.05;                                  ///< noise scale in alpha(T)
+  double c_theta = 1.0;                                   ///< parameter-norm bound in alpha(T)
+  double l_key = 0.8;                                     ///< key-frame weight L
+  double l_nonkey = 0.2;                                  ///< non-key-frame weight L
+  std::optional<double> alpha{};                          ///< fixed exploration scale instead of alpha(T) (>= 0)
+  bool forced_sampling = true;                            ///< forced sampling of offloading arms every ceil(T^mu)
+  bool arm_cache = true;                                  ///< keep x.theta and x^T A^-1 x per arm current in O(K d)
 };
 
 /// @brief muLinUCB (ANS) over a statistics policy (plain ridge by default, or a forgetting one).
@@ -88,20 +88,16 @@ class mu_linucb {
   /// @param front_delay K known front-end delays (seconds, finite, >= 0).
   /// @throws invalid_argument on bad shapes, non-finite values or bad options.
   mu_linucb(const Eigen::Ref<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>& contexts,
-            const Eigen::Ref<const Eigen::VectorXd>& front_delay, const mu_linucb_options& options = {})
-    requires std::constructible_from<Stats, std::size_t, double>
-      : mu_linucb(contexts, front_delay, Stats(checked_cols(contexts), checked_reg(options.reg)),
-                  options) {}
+            const Eigen::Ref<const Eigen::VectorXd>& front_delay,
+            const mu_linucb_options& options = {}) requires std::constructible_from<Stats, std::size_t, double>
+      : mu_linucb(contexts, front_delay, Stats(checked_cols(contexts), checked_reg(options.reg)), options) {}
 
   /// @brief A learner over a ready statistics policy (e.g. discounted_stats(d, reg, gamma)).
   mu_linucb(const Eigen::Ref<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>& contexts,
-            const Eigen::Ref<const Eigen::VectorXd>& front_delay, Stats stats,
-            const mu_linucb_options& options);
+            const Eigen::Ref<const Eigen::VectorXd>& front_delay, Stats stats, const mu_linucb_options& options);
 
   /// @brief Next frame: advances the schedule and returns the cut (L = l_key or l_nonkey).
-  std::size_t select(bool key_frame) {
-    return select_weighted(key_frame ? options_.l_key : options_.l_nonkey);
-  }
+  std::size_t select(bool key_frame) { return select_weighted(key_frame ? options_.l_key : options_.l_nonkey); }
   /// @brief Next frame with an explicit key-frame weight L in [0, 1).
   /// @throws invalid_argument if L is outside [0, 1) or an estimate is NaN (schedule unchanged).
   std::size_t select_weighted(double L);
@@ -176,8 +172,7 @@ class mu_linucb {
   }
 
  private:
-  static std::size_t checked_cols(
-      const Eigen::Ref<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>& c) {
+  static std::size_t checked_cols(const Eigen::Ref<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>& c) {
     detail::check_dim(static_cast<std::size_t>(c.cols()), Dim);
     return static_cast<std::size_t>(c.cols());
   }
@@ -188,8 +183,7 @@ class mu_linucb {
   static void check_options(const mu_linucb_options& o);
   void check_arm(std::size_t arm) const {
     if (arm >= n_arms())
-      detail::throw_range("arm " + std::to_string(arm) + " out of range (" +
-                          std::to_string(n_arms()) + " arms)");
+      detail::throw_range("arm " + std::to_string(arm) + " out of range (" + std::to_string(n_arms()) + " arms)");
   }
   void recompute_schedule_constants();
   void cache_of(const ridge_type& r, Eigen::VectorXd& m, Eigen::VectorXd& q,
@@ -244,21 +238,20 @@ void mu_linucb<Dim, Stats>::check_options(const mu_linucb_options& o) {
 template <int Dim, class Stats>
 mu_linucb<Dim, Stats>::mu_linucb(
     const Eigen::Ref<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>& contexts,
-    const Eigen::Ref<const Eigen::VectorXd>& front_delay, Stats stats,
-    const mu_linucb_options& options)
+    const Eigen::Ref<const Eigen::VectorXd>& front_delay, Stats stats, const mu_linucb_options& options)
     : options_(options), stats_(std::move(stats)) {
   const std::size_t d = checked_cols(contexts);
   check_options(options);
   if (contexts.rows() < 1) detail::throw_invalid("contexts must have at least one arm (row)");
   if (front_delay.size() != contexts.rows())
-    detail::throw_invalid("front_delay has " + std::to_string(front_delay.size()) +
-                          " entries, expected one per arm (" + std::to_string(contexts.rows()) + ")");
+    detail::throw_invalid("front_delay has " + std::to_string(front_delay.size()) + " entries, expected one per arm (" +
+                          std::to_string(contexts.rows()) + ")");
   if (!detail::all_finite(contexts)) detail::throw_invalid("contexts contain NaN or infinity");
   if (!detail::all_finite(front_delay) || front_delay.minCoeff() < 0.0)
     detail::throw_invalid("front_delay must be finite and >= 0");
   if (stats_.dim() != d)
-    detail::throw_invalid("statistics have dimension " + std::to_string(stats_.dim()) +
-                          ", contexts have " + std::to_string(d));
+    detail::throw_invalid("statistics have dimension " + std::to_string(stats_.dim()) + ", contexts have " +
+                          std::to_string(d));
   const auto k = contexts.rows();
   const auto n = static_cast<Eigen::Index>(d);
   raw_ = contexts;
@@ -296,10 +289,10 @@ void mu_linucb<Dim, Stats>::recompute_schedule_constants() {
     alpha_ = *options_.alpha;
   } else {
     // Official: (C_theta + sqrt(ln((1 + T C_x^2) / delta) * d) * C_noise) / (1 - L_key).
-    alpha_ = (options_.c_theta +
-              std::sqrt(std::log((1.0 + t * c_x_ * c_x_) / options_.delta) * static_cast<double>(dim())) *
-                  options_.c_noise) /
-             (1.0 - options_.l_key);
+    alpha_ =
+        (options_.c_theta + std::sqrt(std::log((1.0 + t * c_x_ * c_x_) / options_.delta) * static_cast<double>(dim())) *
+                                options_.c_noise) /
+        (1.0 - options_.l_key);
   }
   period_ = static_cast<std::uint64_t>(std::ceil(std::pow(t, options_.mu)));
   if (period_ == 0) period_ = 1;
@@ -370,8 +363,7 @@ Eigen::VectorXd mu_linucb<Dim, Stats>::estimates(double L) const {
 
 template <int Dim, class Stats>
 std::size_t mu_linucb<Dim, Stats>::select_weighted(double L) {
-  if (!(L >= 0.0 && L < 1.0))
-    detail::throw_invalid("key-frame weight L must be in [0, 1), got " + std::to_string(L));
+  if (!(L >= 0.0 && L < 1.0)) detail::throw_invalid("key-frame weight L must be in [0, 1), got " + std::to_string(L));
   // Doubling trick exactly as the official loop: count, and on passing T double T and restart
   // the epoch count at 0 (statistics are kept).
   const std::uint64_t old_total = total_frames_;
@@ -414,8 +406,7 @@ std::size_t mu_linucb<Dim, Stats>::select_weighted(double L) {
 template <int Dim, class Stats>
 void mu_linucb<Dim, Stats>::update(std::size_t arm, double offload_delay) {
   check_arm(arm);
-  if (!std::isfinite(offload_delay))
-    detail::throw_invalid("offload delay is NaN or infinite");
+  if (!std::isfinite(offload_delay)) detail::throw_invalid("offload delay is NaN or infinite");
   if (local_[arm] != 0) return;  // the all-on-device arm gives no offloading feedback
   stats_.observe(xs_.col(static_cast<Eigen::Index>(arm)), offload_delay);
   sync_cache();

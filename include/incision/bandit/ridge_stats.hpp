@@ -30,15 +30,13 @@ namespace bandit {
 
 namespace detail {
 inline void check_reg(double reg) {
-  if (!(reg > 0.0) || !std::isfinite(reg))
-    throw_invalid("reg must be finite and > 0, got " + std::to_string(reg));
+  if (!(reg > 0.0) || !std::isfinite(reg)) throw_invalid("reg must be finite and > 0, got " + std::to_string(reg));
 }
 
 inline void check_dim(std::size_t dim, int fixed) {
   if (dim == 0) throw_invalid("dim must be >= 1");
   if (fixed != Eigen::Dynamic && dim != static_cast<std::size_t>(fixed))
-    throw_invalid("dim " + std::to_string(dim) + " does not match the compile-time dimension " +
-                  std::to_string(fixed));
+    throw_invalid("dim " + std::to_string(dim) + " does not match the compile-time dimension " + std::to_string(fixed));
 }
 
 /// Largest dimension a decoder accepts (guards allocations on hostile input).
@@ -121,8 +119,7 @@ class ridge_stats {
   /// @brief Adds (x, y) and removes (x_old, y_old) in one step (a sliding window), O(d^2).
   /// @throws invalid_argument as `add` / `remove`; unchanged on throw.
   template <class D1, class D2>
-  void replace(const Eigen::MatrixBase<D1>& x, double y, const Eigen::MatrixBase<D2>& x_old,
-               double y_old) {
+  void replace(const Eigen::MatrixBase<D1>& x, double y, const Eigen::MatrixBase<D2>& x_old, double y_old) {
     detail::check_length(x.size(), dim(), "context");
     detail::check_length(x_old.size(), dim(), "removed context");
     replace_checked(x, y, x_old, y_old);
@@ -135,8 +132,8 @@ class ridge_stats {
   /// @throws invalid_argument on a bad sample, factor outside (0, 1], first >= dim, count > dim,
   /// a prior entry that would underflow to 0, or a result the numerical rule rejects.
   template <class Derived>
-  void discount_observe(double factor, const Eigen::MatrixBase<Derived>& x, double y,
-                        std::size_t first, std::size_t count) {
+  void discount_observe(double factor, const Eigen::MatrixBase<Derived>& x, double y, std::size_t first,
+                        std::size_t count) {
     detail::check_length(x.size(), dim(), "context");
     discount_checked(factor, x, y, first, count);
   }
@@ -178,8 +175,8 @@ class ridge_stats {
   /// @brief Adds data statistics of any rank: A += dA, b += db, then refreshes.
   /// @throws invalid_argument on wrong sizes, non-finite entries, an asymmetric dA, or a dA
   /// that leaves A not positive definite. The object is unchanged on throw.
-  void add_statistics(const Eigen::Ref<const Eigen::MatrixXd>& dA,
-                      const Eigen::Ref<const Eigen::VectorXd>& db, std::uint64_t n_samples = 0);
+  void add_statistics(const Eigen::Ref<const Eigen::MatrixXd>& dA, const Eigen::Ref<const Eigen::VectorXd>& db,
+                      std::uint64_t n_samples = 0);
 
   /// @brief Adds the other's data part (A_o - P_o, b_o) and its update count.
   /// @throws invalid_argument if the dimensions differ.
@@ -209,12 +206,8 @@ class ridge_stats {
   /// replacement, overflow): caches must be recomputed from scratch.
   [[nodiscard]] bool journal_reset() const noexcept { return journal_reset_; }
   [[nodiscard]] std::size_t journal_size() const noexcept { return journal_size_; }
-  [[nodiscard]] const detail::stats_change& journal_entry(std::size_t i) const noexcept {
-    return journal_[i];
-  }
-  [[nodiscard]] const vector_type& journal_direction(std::size_t i) const noexcept {
-    return dirs_[i];
-  }
+  [[nodiscard]] const detail::stats_change& journal_entry(std::size_t i) const noexcept { return journal_[i]; }
+  [[nodiscard]] const vector_type& journal_direction(std::size_t i) const noexcept { return dirs_[i]; }
   void clear_journal() noexcept {
     journal_size_ = 0;
     journal_reset_ = false;
@@ -269,12 +262,10 @@ class ridge_stats {
     const sample s[2] = {{&x, y, 1.0}, {&x_old, y_old, -1.0}};
     transact(1.0, s, 2, 0, 0);
   }
-  void discount_checked(double factor, const vref& x, double y, std::size_t first,
-                        std::size_t count) {
+  void discount_checked(double factor, const vref& x, double y, std::size_t first, std::size_t count) {
     check_sample(x, y, 1.0);
     check_factor(factor);
-    if (first >= dim() || count > dim())
-      detail::throw_range("prior refill range out of range");
+    if (first >= dim() || count > dim()) detail::throw_range("prior refill range out of range");
     const sample s[1] = {{&x, y, 1.0}};
     transact(factor, s, 1, first, count);
     ++n_updates_;
@@ -390,8 +381,7 @@ void ridge_stats<Dim>::journal_push(const detail::stats_change& c) noexcept {
 }
 
 template <int Dim>
-bool ridge_stats<Dim>::candidate_rank_one(double weight, double y_minus_pred, double s,
-                                          double& ld) noexcept {
+bool ridge_stats<Dim>::candidate_rank_one(double weight, double y_minus_pred, double s, double& ld) noexcept {
   // Sherman-Morrison: (A + w x x^T)^-1 = A^-1 - g u u^T, u = A^-1 x, g = w / (1 + w x^T u).
   // A tiny or non-positive denominator means the incremental inverse lost accuracy (downdates
   // or extreme scales): the caller falls back to a Cholesky solve.
@@ -432,8 +422,7 @@ bool ridge_stats<Dim>::solve_candidate(const matrix_type& a, const vector_type& 
 }
 
 template <int Dim>
-void ridge_stats<Dim>::transact(double factor, const sample* s, std::size_t n, std::size_t first,
-                                std::size_t count) {
+void ridge_stats<Dim>::transact(double factor, const sample* s, std::size_t n, std::size_t first, std::size_t count) {
   // 1. Magnitude bounds of the new A and b, before anything is computed.
   double amax = factor * a_.cwiseAbs().maxCoeff();
   double bmax = factor * b_.cwiseAbs().maxCoeff();
@@ -444,8 +433,9 @@ void ridge_stats<Dim>::transact(double factor, const sample* s, std::size_t n, s
   }
   amax += reg_;  // refills add at most reg per diagonal entry
   if (!std::isfinite(amax) || !std::isfinite(bmax))
-    detail::throw_invalid("sample too large: A or b would overflow (|x|^2 * weight or "
-                          "|reward * weight| * |x| near the double range)");
+    detail::throw_invalid(
+        "sample too large: A or b would overflow (|x|^2 * weight or "
+        "|reward * weight| * |x| near the double range)");
   // 2. Candidate A, b and prior (same operations, in the same order, as in-place updates).
   const auto d = static_cast<Eigen::Index>(dim());
   ws_.a = a_;
@@ -470,8 +460,7 @@ void ridge_stats<Dim>::transact(double factor, const sample* s, std::size_t n, s
       ws_.prior(j) += missing;
     }
   }
-  if (!(ws_.prior.minCoeff() > 0.0))
-    detail::throw_invalid("discounting underflows the prior to 0 (factor too small)");
+  if (!(ws_.prior.minCoeff() > 0.0)) detail::throw_invalid("discounting underflows the prior to 0 (factor too small)");
   // 3. Derived state: Sherman-Morrison on a copy, or a Cholesky solve when a refresh is due or
   // the incremental path cannot be trusted.
   const std::size_t journal_size = journal_size_;
@@ -535,8 +524,7 @@ void ridge_stats<Dim>::scale(double factor) {
 template <int Dim>
 void ridge_stats<Dim>::add_prior(std::size_t j, double amount) {
   if (j >= dim()) detail::throw_range("prior index " + std::to_string(j) + " out of range");
-  if (!(amount > 0.0) || !std::isfinite(amount))
-    detail::throw_invalid("prior amount must be finite and > 0");
+  if (!(amount > 0.0) || !std::isfinite(amount)) detail::throw_invalid("prior amount must be finite and > 0");
   const auto k = static_cast<Eigen::Index>(j);
   if (!std::isfinite(a_(k, k) + amount)) detail::throw_invalid("prior amount overflows A");
   // Rank-one update along e_j with y = 0: b unchanged. The denominator is >= 1 and the update
@@ -568,15 +556,12 @@ status ridge_stats<Dim>::refresh() {
 
 template <int Dim>
 void ridge_stats<Dim>::add_statistics(const Eigen::Ref<const Eigen::MatrixXd>& dA,
-                                      const Eigen::Ref<const Eigen::VectorXd>& db,
-                                      std::uint64_t n_samples) {
+                                      const Eigen::Ref<const Eigen::VectorXd>& db, std::uint64_t n_samples) {
   const auto n = static_cast<Eigen::Index>(dim());
   if (dA.rows() != n || dA.cols() != n || db.size() != n)
-    detail::throw_invalid("statistics have shape (" + std::to_string(dA.rows()) + ", " +
-                          std::to_string(dA.cols()) + ") and " + std::to_string(db.size()) +
-                          ", expected dimension " + std::to_string(dim()));
-  if (!detail::all_finite(dA) || !detail::all_finite(db))
-    detail::throw_invalid("statistics contain NaN or infinity");
+    detail::throw_invalid("statistics have shape (" + std::to_string(dA.rows()) + ", " + std::to_string(dA.cols()) +
+                          ") and " + std::to_string(db.size()) + ", expected dimension " + std::to_string(dim()));
+  if (!detail::all_finite(dA) || !detail::all_finite(db)) detail::throw_invalid("statistics contain NaN or infinity");
   const double scale_ref = std::max(1.0, dA.cwiseAbs().maxCoeff());
   if ((dA - dA.transpose()).cwiseAbs().maxCoeff() > 1e-9 * scale_ref)
     detail::throw_invalid("statistics matrix is not symmetric");
@@ -602,16 +587,16 @@ void ridge_stats<Dim>::add_statistics(const Eigen::Ref<const Eigen::MatrixXd>& d
 template <int Dim>
 void ridge_stats<Dim>::merge(const ridge_stats& other) {
   if (other.dim() != dim())
-    detail::throw_invalid("cannot merge statistics of dimension " + std::to_string(other.dim()) +
-                          " into dimension " + std::to_string(dim()));
+    detail::throw_invalid("cannot merge statistics of dimension " + std::to_string(other.dim()) + " into dimension " +
+                          std::to_string(dim()));
   add_statistics(other.data_gram(), other.b_, other.n_updates_);
 }
 
 template <int Dim>
 void ridge_stats<Dim>::set_ridge(const ridge_stats& other) {
   if (other.dim() != dim())
-    detail::throw_invalid("statistics have dimension " + std::to_string(other.dim()) +
-                          ", expected " + std::to_string(dim()));
+    detail::throw_invalid("statistics have dimension " + std::to_string(other.dim()) + ", expected " +
+                          std::to_string(dim()));
   const std::uint64_t period = refresh_period_;
   *this = other;
   refresh_period_ = period;
@@ -645,8 +630,8 @@ ridge_stats<Dim> ridge_stats<Dim>::decode(incision::detail::byte_reader& r) {
   if (d == 0 || d > detail::max_decoded_dim)
     r.fail("ridge statistics dimension " + std::to_string(d) + " is out of range");
   if (Dim != Eigen::Dynamic && d != static_cast<std::uint32_t>(Dim))
-    r.fail("ridge statistics dimension " + std::to_string(d) + " does not match the compile-time " +
-           "dimension " + std::to_string(Dim));
+    r.fail("ridge statistics dimension " + std::to_string(d) + " does not match the compile-time " + "dimension " +
+           std::to_string(Dim));
   const std::size_t dd = d;
   if (r.remaining() < std::size_t{40} + (3 * dd + 2 * dd * dd) * 8)  // 5 scalars, 3 vectors, 2 matrices
     r.fail("ridge statistics truncated");
@@ -672,8 +657,7 @@ ridge_stats<Dim> ridge_stats<Dim>::decode(incision::detail::byte_reader& r) {
     r.fail("ridge statistics: A is not symmetric");
   // Derived state is recomputed, never trusted (an edited A^-1 or theta must not steer).
   const std::uint64_t since = s.since_refresh_;
-  if (s.refresh() != status::ok)
-    r.fail("ridge statistics: A is not numerically positive definite");
+  if (s.refresh() != status::ok) r.fail("ridge statistics: A is not numerically positive definite");
   s.since_refresh_ = since;
   s.journal_reset_ = true;
   return s;

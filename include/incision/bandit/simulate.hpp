@@ -47,14 +47,12 @@ simulation_summary simulate_table(Learner& learner, const Eigen::MatrixBase<Tabl
   if (offload.cols() != k)
     detail::throw_invalid("delay table has " + std::to_string(offload.cols()) + " columns, expected " +
                           std::to_string(k) + " (one per arm)");
-  if (arms_out.size() != offload.rows())
-    detail::throw_invalid("output has the wrong length");
+  if (arms_out.size() != offload.rows()) detail::throw_invalid("output has the wrong length");
   if (key_weight.size() != 0 && key_weight.size() != offload.rows())
     detail::throw_invalid("key-frame weights must have one entry per frame");
   if (!detail::all_finite(offload)) detail::throw_invalid("delay table contains NaN or infinity");
   for (Eigen::Index t = 0; t < key_weight.size(); ++t)
-    if (!(key_weight(t) >= 0.0 && key_weight(t) < 1.0))
-      detail::throw_invalid("key-frame weights must be in [0, 1)");
+    if (!(key_weight(t) >= 0.0 && key_weight(t) < 1.0)) detail::throw_invalid("key-frame weights must be in [0, 1)");
   const double l_default = learner.options().l_nonkey;
   const auto& front = learner.front_delay();
   simulation_summary s;
@@ -96,12 +94,11 @@ simulation_summary simulate_table(Learner& learner, const Eigen::MatrixBase<Tabl
 /// @throws invalid_argument on bad shapes, a negative frame count, frame counts whose sum
 /// overflows, or outputs not sized to the sum (before any frame runs: learner unchanged).
 template <class Learner>
-simulation_summary simulate_linear(Learner& learner,
-                                   const Eigen::Ref<const Eigen::MatrixXd>& thetas,
-                                   const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& segment_frames,
-                                   double noise, std::uint64_t seed, double key_prob,
-                                   Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> arms_out,
-                                   Eigen::Ref<Eigen::VectorXd> delay_out) {
+simulation_summary simulate_linear(
+    Learner& learner, const Eigen::Ref<const Eigen::MatrixXd>& thetas,
+    const Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>& segment_frames, double noise,
+    std::uint64_t seed, double key_prob, Eigen::Ref<Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>> arms_out,
+    Eigen::Ref<Eigen::VectorXd> delay_out) {
   const auto k = static_cast<Eigen::Index>(learner.n_arms());
   const auto& ctx = learner.contexts();
   if (thetas.cols() != ctx.cols() || thetas.rows() != segment_frames.size() || thetas.rows() < 1)
@@ -115,16 +112,14 @@ simulation_summary simulate_linear(Learner& learner,
   for (Eigen::Index s = 0; s < segment_frames.size(); ++s) {
     const std::int64_t f = segment_frames(s);
     if (f < 0)
-      detail::throw_invalid("segment " + std::to_string(s) + " has a negative frame count " +
-                            std::to_string(f));
+      detail::throw_invalid("segment " + std::to_string(s) + " has a negative frame count " + std::to_string(f));
     if (f > std::numeric_limits<std::int64_t>::max() - total)
       detail::throw_invalid("the segment frame counts sum past 2^63 - 1 frames");
     total += f;
   }
   if (arms_out.size() != total || (delay_out.size() != 0 && delay_out.size() != total))
-    detail::throw_invalid("outputs must have one entry per frame (" + std::to_string(total) +
-                          "), got " + std::to_string(arms_out.size()) + " and " +
-                          std::to_string(delay_out.size()));
+    detail::throw_invalid("outputs must have one entry per frame (" + std::to_string(total) + "), got " +
+                          std::to_string(arms_out.size()) + " and " + std::to_string(delay_out.size()));
   incision::detail::random_stream rng(seed);  // portable: same seed, same stream everywhere
   const auto& front = learner.front_delay();
   const double l_key = learner.options().l_key;

@@ -45,8 +45,7 @@ class window_stats {
   window_stats(std::size_t dim, double reg, std::size_t window) : ridge_(dim, reg) {
     if (window < 1) detail::throw_invalid("window must be >= 1, got " + std::to_string(window));
     if (window > max_doubles / (dim + 1))
-      detail::throw_invalid("window " + std::to_string(window) + " is too large for dimension " +
-                            std::to_string(dim));
+      detail::throw_invalid("window " + std::to_string(window) + " is too large for dimension " + std::to_string(dim));
     window_ = window;
     allocate(window);
   }

@@ -59,8 +59,7 @@ std::vector<std::byte> read_file_bytes(const std::filesystem::path& path,
 inline std::filesystem::path unique_temporary_name(const std::filesystem::path& path) {
   static std::atomic<std::uint64_t> counter{0};
   std::uint64_t x = counter.fetch_add(1, std::memory_order_relaxed);
-  x ^= static_cast<std::uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9E3779B97F4A7C15ULL;
+  x ^= static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9E3779B97F4A7C15ULL;
 #if INCISION_DETAIL_POSIX_FILES
   x ^= static_cast<std::uint64_t>(::getpid()) << 40;
 #endif
@@ -83,8 +82,7 @@ inline void write_file_atomic(const std::filesystem::path& path, std::span<const
       std::error_code ignored;
       std::filesystem::remove(tmp, ignored);  // ours alone: created exclusively above
     }
-    INCISION_THROW(io_error(message("io", std::string(step) + " '" + about.string() + "': " +
-                                              std::strerror(err))));
+    INCISION_THROW(io_error(message("io", std::string(step) + " '" + about.string() + "': " + std::strerror(err))));
   };
 #if INCISION_DETAIL_POSIX_FILES
   int fd = -1;
@@ -145,21 +143,17 @@ inline void write_file_atomic(const std::filesystem::path& path, std::span<const
 #endif
 }
 
-inline std::vector<std::byte> read_file_bytes(const std::filesystem::path& path,
-                                              std::size_t max_bytes) {
+inline std::vector<std::byte> read_file_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
   auto fail = [&](const std::string& why) {
     INCISION_THROW(io_error(message("io", "cannot read '" + path.string() + "': " + why)));
   };
   auto too_big = [&](std::uintmax_t size) {
-    fail(std::to_string(size) + " bytes exceeds the limit of " + std::to_string(max_bytes) +
-         " bytes");
+    fail(std::to_string(size) + " bytes exceeds the limit of " + std::to_string(max_bytes) + " bytes");
   };
 #if INCISION_DETAIL_POSIX_FILES
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below anyway.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
-    INCISION_THROW(io_error(message("io", "cannot open '" + path.string() + "': " +
-                                              std::strerror(errno))));
+  if (fd < 0) INCISION_THROW(io_error(message("io", "cannot open '" + path.string() + "': " + std::strerror(errno))));
   struct closer {
     int fd;
     ~closer() { ::close(fd); }
@@ -175,8 +169,7 @@ inline std::vector<std::byte> read_file_bytes(const std::filesystem::path& path,
                                               : "of an unknown kind";
     fail(std::string("not a regular file (") + kind + ")");
   }
-  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes)
-    too_big(static_cast<std::uintmax_t>(st.st_size));
+  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) too_big(static_cast<std::uintmax_t>(st.st_size));
   // Read to the end, not to st_size: the file may change meanwhile; the limit still holds.
   std::vector<std::byte> out(static_cast<std::size_t>(st.st_size) + 1);
   std::size_t got = 0;

@@ -68,8 +68,7 @@ class byte_writer {
 /// Reads little-endian fields with bounds checks; every overrun throws parse_error.
 class byte_reader {
  public:
-  byte_reader(std::span<const std::byte> data, std::string_view what) noexcept
-      : data_(data), what_(what) {}
+  byte_reader(std::span<const std::byte> data, std::string_view what) noexcept : data_(data), what_(what) {}
 
   std::uint8_t u8() { return static_cast<std::uint8_t>(get_le(1)); }
   std::uint16_t u16() { return static_cast<std::uint16_t>(get_le(2)); }
@@ -107,8 +106,8 @@ class byte_reader {
  private:
   void need(std::size_t n) const {
     if (n > remaining())
-      fail("truncated (needs " + std::to_string(n) + " more bytes at offset " +
-           std::to_string(pos_) + ", has " + std::to_string(remaining()) + ")");
+      fail("truncated (needs " + std::to_string(n) + " more bytes at offset " + std::to_string(pos_) + ", has " +
+           std::to_string(remaining()) + ")");
   }
   std::uint64_t get_le(int n) {
     need(static_cast<std::size_t>(n));
@@ -137,8 +136,7 @@ inline std::vector<std::byte> seal(std::uint16_t kind, std::span<const std::byte
 
 /// Checks the envelope (magic, version, kind, length, checksum) and returns the payload.
 /// @throws parse_error naming the first thing that is wrong.
-inline std::span<const std::byte> unseal(std::span<const std::byte> data, std::uint16_t kind,
-                                         std::string_view what) {
+inline std::span<const std::byte> unseal(std::span<const std::byte> data, std::uint16_t kind, std::string_view what) {
   byte_reader r(data, what);
   if (data.size() < envelope_header_size + envelope_trailer_size)
     r.fail("truncated: " + std::to_string(data.size()) + " bytes is shorter than an envelope");
@@ -146,8 +144,7 @@ inline std::span<const std::byte> unseal(std::span<const std::byte> data, std::u
     r.fail("bad magic (not incision data)");
   byte_reader h(data.subspan(4), what);
   const std::uint16_t version = h.u16();
-  if (version != envelope_version)
-    r.fail("unsupported format version " + std::to_string(version));
+  if (version != envelope_version) r.fail("unsupported format version " + std::to_string(version));
   const std::uint16_t got_kind = h.u16();
   const std::uint64_t n = h.u64();
   if (n != data.size() - envelope_header_size - envelope_trailer_size)
@@ -157,16 +154,15 @@ inline std::span<const std::byte> unseal(std::span<const std::byte> data, std::u
   const std::size_t body = envelope_header_size + static_cast<std::size_t>(n);
   byte_reader t(data.subspan(body), what);
   if (t.u32() != crc32(data.first(body))) r.fail("checksum mismatch (corrupted)");
-  if (got_kind != kind)
-    r.fail("holds object kind " + std::to_string(got_kind) + ", expected " + std::to_string(kind));
+  if (got_kind != kind) r.fail("holds object kind " + std::to_string(got_kind) + ", expected " + std::to_string(kind));
   return data.subspan(envelope_header_size, static_cast<std::size_t>(n));
 }
 
 /// Reads the kind of a sealed buffer after full validation of everything but the kind.
 inline std::uint16_t sealed_kind(std::span<const std::byte> data, std::string_view what) {
   if (data.size() >= 8) {
-    const auto kind = static_cast<std::uint16_t>(std::to_integer<unsigned>(data[6]) |
-                                                 (std::to_integer<unsigned>(data[7]) << 8));
+    const auto kind =
+        static_cast<std::uint16_t>(std::to_integer<unsigned>(data[6]) | (std::to_integer<unsigned>(data[7]) << 8));
     (void)unseal(data, kind, what);
     return kind;
   }

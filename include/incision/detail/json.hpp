@@ -81,13 +81,11 @@ class json_parser {
   std::size_t pos_ = 0;
 
   [[noreturn]] void fail(std::string_view what) const {
-    INCISION_THROW(parse_error(incision::detail::message(
-        area_, "JSON: " + std::string(what) + " at offset " + std::to_string(pos_))));
+    INCISION_THROW(parse_error(
+        incision::detail::message(area_, "JSON: " + std::string(what) + " at offset " + std::to_string(pos_))));
   }
   void skip_ws() noexcept {
-    while (pos_ < s_.size() &&
-           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-      ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
   }
   char peek() const {
     if (pos_ >= s_.size()) fail("unexpected end of input");
@@ -102,8 +100,12 @@ class json_parser {
     if (depth > max_depth) fail("nesting too deep");
     json_value v;
     switch (peek()) {
-      case '{': object(v, depth); break;
-      case '[': array(v, depth); break;
+      case '{':
+        object(v, depth);
+        break;
+      case '[':
+        array(v, depth);
+        break;
       case '"':
         v.type = json_value::kind::string;
         v.string = string();
@@ -117,7 +119,9 @@ class json_parser {
         expect_literal("false");
         v.type = json_value::kind::boolean;
         break;
-      case 'n': expect_literal("null"); break;
+      case 'n':
+        expect_literal("null");
+        break;
       default:
         v.type = json_value::kind::number;
         v.number = number();
@@ -206,10 +210,14 @@ class json_parser {
     for (int i = 0; i < 4; ++i) {
       const char c = s_[pos_++];
       cp <<= 4;
-      if (c >= '0' && c <= '9') cp |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') cp |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') cp |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else fail("bad hex digit in \\u escape");
+      if (c >= '0' && c <= '9')
+        cp |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        cp |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        cp |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else
+        fail("bad hex digit in \\u escape");
     }
     return cp;
   }
@@ -232,14 +240,30 @@ class json_parser {
       const char e = peek();
       ++pos_;
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           std::uint32_t cp = hex4();
           if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -254,7 +278,8 @@ class json_parser {
           append_utf8(out, cp);
           break;
         }
-        default: fail("invalid escape");
+        default:
+          fail("invalid escape");
       }
     }
   }
@@ -282,8 +307,7 @@ class json_parser {
     }
     double out = 0.0;
     const auto res = std::from_chars(s_.data() + start, s_.data() + pos_, out);
-    if (res.ec == std::errc::result_out_of_range || !std::isfinite(out))
-      fail("number out of range");
+    if (res.ec == std::errc::result_out_of_range || !std::isfinite(out)) fail("number out of range");
     if (res.ec != std::errc() || res.ptr != s_.data() + pos_) fail("invalid number");
     return out;
   }
@@ -298,11 +322,21 @@ inline void write_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (const char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static constexpr char hex[] = "0123456789abcdef";

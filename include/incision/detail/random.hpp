@@ -83,9 +83,7 @@ class random_stream {
   bool bernoulli(double p) noexcept { return uniform() < p; }
 
  private:
-  static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept {
-    return (x << k) | (x >> (64 - k));
-  }
+  static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4] = {};
   double spare_ = 0.0;
   bool has_spare_ = false;

@@ -69,13 +69,13 @@ concept inference_backend = has_graph<B> && has_run_device<B> && has_run_server<
 INCISION_END_NAMESPACE
 
 /// Static checks with API-qualified messages, used at the top of every exec entry point.
-#define INCISION_EXEC_CHECK_BACKEND(fn, Backend)                                                  \
-  static_assert(::incision::exec::has_graph<Backend>,                                            \
-                "incision::exec::" fn ": Backend must provide `graph() const` returning a "       \
-                "`const incision::partition::layer_graph&`");                                    \
-  static_assert(::incision::exec::has_run_device<Backend>,                                       \
-                "incision::exec::" fn ": Backend must provide `run_device(device_set, const "     \
-                "tensor& input, tensor_list& cut)`");                                            \
-  static_assert(::incision::exec::has_run_server<Backend>,                                       \
-                "incision::exec::" fn ": Backend must provide `run_server(device_set, const "     \
-                "tensor_list& cut, tensor_list& outputs)`")
+#define INCISION_EXEC_CHECK_BACKEND(fn, Backend)                                                                   \
+  static_assert(::incision::exec::has_graph<Backend>, "incision::exec::" fn                                        \
+                                                      ": Backend must provide `graph() const` returning a "        \
+                                                      "`const incision::partition::layer_graph&`");                \
+  static_assert(::incision::exec::has_run_device<Backend>, "incision::exec::" fn                                   \
+                                                           ": Backend must provide `run_device(device_set, const " \
+                                                           "tensor& input, tensor_list& cut)`");                   \
+  static_assert(::incision::exec::has_run_server<Backend>, "incision::exec::" fn                                   \
+                                                           ": Backend must provide `run_server(device_set, const " \
+                                                           "tensor_list& cut, tensor_list& outputs)`")

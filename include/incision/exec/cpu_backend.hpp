@@ -94,7 +94,8 @@ inline void cpu_backend::mark(device_set d) {
   const partition::layer_graph& g = graph();
   std::fill(on_device_.begin(), on_device_.end(), char{0});
   for (std::size_t i = 0; i < d.size(); ++i) {
-    if (d[i] >= g.size()) bad("device set names layer " + std::to_string(d[i]) + ", the network has " + std::to_string(g.size()));
+    if (d[i] >= g.size())
+      bad("device set names layer " + std::to_string(d[i]) + ", the network has " + std::to_string(g.size()));
     if (i > 0 && d[i] <= d[i - 1]) bad("device set ids must be ascending and distinct");
     on_device_[d[i]] = 1;
   }
@@ -178,22 +179,41 @@ inline void cpu_backend::compute(partition::layer_id v) {
   tensor& y = values_[v];
   const tensor& x = values_[pred[0]];
   switch (o.kind) {
-    case op_kind::input: break;
-    case op_kind::conv2d: layers::conv2d(x, o.weight, o.bias, o.conv, y, cols_); break;
-    case op_kind::relu: layers::relu(x, y); break;
-    case op_kind::max_pool: layers::pool2d(x, o.pool, layers::pool_kind::max, y); break;
-    case op_kind::avg_pool: layers::pool2d(x, o.pool, layers::pool_kind::average, y); break;
-    case op_kind::global_avg_pool: layers::global_avg_pool(x, y); break;
-    case op_kind::linear: layers::linear(x, o.weight, o.bias, y); break;
-    case op_kind::flatten: layers::copy(x, y); break;
-    case op_kind::add: layers::add(x, values_[pred[1]], y); break;
+    case op_kind::input:
+      break;
+    case op_kind::conv2d:
+      layers::conv2d(x, o.weight, o.bias, o.conv, y, cols_);
+      break;
+    case op_kind::relu:
+      layers::relu(x, y);
+      break;
+    case op_kind::max_pool:
+      layers::pool2d(x, o.pool, layers::pool_kind::max, y);
+      break;
+    case op_kind::avg_pool:
+      layers::pool2d(x, o.pool, layers::pool_kind::average, y);
+      break;
+    case op_kind::global_avg_pool:
+      layers::global_avg_pool(x, y);
+      break;
+    case op_kind::linear:
+      layers::linear(x, o.weight, o.bias, y);
+      break;
+    case op_kind::flatten:
+      layers::copy(x, y);
+      break;
+    case op_kind::add:
+      layers::add(x, values_[pred[1]], y);
+      break;
     case op_kind::concat: {
       operands_.clear();
       for (const partition::layer_id u : pred) operands_.push_back(&values_[u]);
       layers::concat(operands_, y);
       break;
     }
-    case op_kind::softmax: layers::softmax(x, y); break;
+    case op_kind::softmax:
+      layers::softmax(x, y);
+      break;
   }
 }
 

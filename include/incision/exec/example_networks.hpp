@@ -33,8 +33,8 @@ namespace exec {
 // ---------------------------------------------------------------------------------------
 
 namespace detail {
-inline partition::layer_id conv_bn_relu(network& net, const std::string& name, partition::layer_id x,
-                                        std::size_t out, std::size_t kernel, std::size_t stride, bool relu = true,
+inline partition::layer_id conv_bn_relu(network& net, const std::string& name, partition::layer_id x, std::size_t out,
+                                        std::size_t kernel, std::size_t stride, bool relu = true,
                                         std::size_t groups = 1) {
   conv2d_options o;
   o.out_channels = out;
@@ -48,8 +48,8 @@ inline partition::layer_id conv_bn_relu(network& net, const std::string& name, p
   return relu ? net.relu(name + ".relu", c) : c;
 }
 
-inline partition::layer_id basic_block(network& net, const std::string& name, partition::layer_id x,
-                                       std::size_t in, std::size_t out, std::size_t stride) {
+inline partition::layer_id basic_block(network& net, const std::string& name, partition::layer_id x, std::size_t in,
+                                       std::size_t out, std::size_t stride) {
   const partition::layer_id a = conv_bn_relu(net, name + ".conv1", x, out, 3, stride);
   const partition::layer_id b = conv_bn_relu(net, name + ".conv2", a, out, 3, 1, false);
   partition::layer_id shortcut = x;
@@ -71,7 +71,8 @@ inline partition::layer_id inception_module(network& net, const std::string& nam
   const partition::layer_id b3r = conv_bn_relu(net, name + ".b3.reduce", x, w.b3_reduce, 1, 1);
   const partition::layer_id b3 = conv_bn_relu(net, name + ".b3", b3r, w.b3, 5, 1);
   const layers::pool_geometry p{3, 1, 1};
-  const partition::layer_id pool = second ? net.avg_pool(name + ".b4.pool", x, p) : net.max_pool(name + ".b4.pool", x, p);
+  const partition::layer_id pool =
+      second ? net.avg_pool(name + ".b4.pool", x, p) : net.max_pool(name + ".b4.pool", x, p);
   const partition::layer_id b4 = conv_bn_relu(net, name + ".b4", pool, w.b4, 1, 1);
   const std::array<partition::layer_id, 4> branches{b1, b2, b3, b4};
   return net.concat(name + ".concat", branches);

@@ -37,7 +37,17 @@ namespace exec {
 
 /// @brief Operator of a layer.
 enum class op_kind : std::uint8_t {
-  input, conv2d, relu, max_pool, avg_pool, global_avg_pool, linear, flatten, add, concat, softmax
+  input,
+  conv2d,
+  relu,
+  max_pool,
+  avg_pool,
+  global_avg_pool,
+  linear,
+  flatten,
+  add,
+  concat,
+  softmax
 };
 
 /// @brief Options of network::conv2d.
@@ -140,7 +150,8 @@ inline const op& network::operand(const std::string& name, partition::layer_id x
         "exec", "layer '" + name + "': operand id " + std::to_string(x) + " does not exist")));
   const op& o = ops_[x];
   if (rank != 0 && o.out_shape.size() != rank)
-    bad(name, "needs a rank-" + std::to_string(rank) + " operand, '" + g_[x].name + "' is " + shape_string(o.out_shape));
+    bad(name,
+        "needs a rank-" + std::to_string(rank) + " operand, '" + g_[x].name + "' is " + shape_string(o.out_shape));
   return o;
 }
 
@@ -155,7 +166,8 @@ inline partition::layer_id network::append(std::string name, op o, std::span<con
   // fail only to allocate; room for the op first, so nothing throws after the graph changed
   // but add_edge's allocation
   incision::detail::reserve_one_more(ops_);
-  const partition::layer_id v = g_.add_layer(std::move(name), 0.0, 0.0, 4.0 * static_cast<double>(elements), type, macs);
+  const partition::layer_id v =
+      g_.add_layer(std::move(name), 0.0, 0.0, 4.0 * static_cast<double>(elements), type, macs);
   for (const partition::layer_id u : from) g_.add_edge(u, v);
   ops_.push_back(std::move(o));
   return v;
@@ -266,7 +278,8 @@ inline partition::layer_id network::flatten(std::string name, partition::layer_i
   return append(std::move(name), std::move(o), std::span(&x, 1), "flatten", 0.0);
 }
 
-inline partition::layer_id network::linear(std::string name, partition::layer_id x, std::size_t out_features, bool bias) {
+inline partition::layer_id network::linear(std::string name, partition::layer_id x, std::size_t out_features,
+                                           bool bias) {
   const op& in = operand(name, x, 2);
   if (out_features == 0) bad(name, "out_features must be >= 1");
   const std::size_t n = in.out_shape[0], f = in.out_shape[1];

@@ -77,12 +77,12 @@ inline std::size_t presplit_backend::prefix_length(device_set d) const {
   // a prefix of k layers: k distinct ids whose ranks are all < k
   const std::size_t k = d.size();
   bool ok = k >= 1 && k <= order_.size();
-  for (std::size_t i = 0; ok && i < k; ++i)
-    ok = d[i] < g_.size() && rank_[d[i]] < k && (i == 0 || d[i] > d[i - 1]);
+  for (std::size_t i = 0; ok && i < k; ++i) ok = d[i] < g_.size() && rank_[d[i]] < k && (i == 0 || d[i] > d[i - 1]);
   if (!ok)
     INCISION_THROW(invalid_argument(incision::detail::message(
-        "exec", "presplit_backend: the device set must be a non-empty prefix of the chain (ascending ids); "
-                "pre-split parts serve chain cuts only")));
+        "exec",
+        "presplit_backend: the device set must be a non-empty prefix of the chain (ascending ids); "
+        "pre-split parts serve chain cuts only")));
   return k;
 }
 

@@ -51,12 +51,13 @@ concept has_run_layer = requires(B& b, const B& cb, partition::layer_id v) {
 /// @brief Times every layer of @p backend on @p input; server times by the speed factor.
 /// @throws invalid_argument for bad options, and what the backend throws.
 template <class Backend>
-[[nodiscard]] partition::layer_graph profile(Backend& backend, const tensor& input, const profile_options& options = {});
+[[nodiscard]] partition::layer_graph profile(Backend& backend, const tensor& input,
+                                             const profile_options& options = {});
 /// @brief Times every layer on @p device and on @p server (same network); the server's
 /// measured times become the server times (server_speedup ignored).
 /// @throws invalid_argument if the two graphs differ in size.
 template <class Device, class Server>
-  requires has_graph<Server>  // tells this overload from profile(backend, input, options)
+requires has_graph<Server>  // tells this overload from profile(backend, input, options)
 [[nodiscard]] partition::layer_graph profile(Device& device, Server& server, const tensor& input,
                                              const profile_options& options = {});
 
@@ -68,8 +69,8 @@ namespace detail {
 
 inline void check_profile_options(const profile_options& o) {
   if (o.repeats == 0 || !(o.server_speedup > 0.0) || !std::isfinite(o.server_speedup))
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "exec", "profile: repeats must be >= 1 and server_speedup finite and > 0")));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("exec", "profile: repeats must be >= 1 and server_speedup finite and > 0")));
 }
 
 template <class F>
@@ -128,20 +129,21 @@ partition::layer_graph profile(Backend& backend, const tensor& input, const prof
   std::vector<double> times, bytes;
   detail::time_layers(backend, input, options, times, bytes);
   partition::layer_graph g = backend.graph();
-  for (partition::layer_id v = 0; v < g.size(); ++v) g.set_costs(v, times[v], times[v] / options.server_speedup, bytes[v]);
+  for (partition::layer_id v = 0; v < g.size(); ++v)
+    g.set_costs(v, times[v], times[v] / options.server_speedup, bytes[v]);
   return g;
 }
 
 template <class Device, class Server>
-  requires has_graph<Server>
-partition::layer_graph profile(Device& device, Server& server, const tensor& input, const profile_options& options) {
+requires has_graph<Server> partition::layer_graph profile(Device& device, Server& server, const tensor& input,
+                                                          const profile_options& options) {
   INCISION_EXEC_CHECK_BACKEND("profile", Device);
   INCISION_EXEC_CHECK_BACKEND("profile", Server);
   detail::check_profile_options(options);
   if (device.graph().size() != server.graph().size())
     INCISION_THROW(invalid_argument(incision::detail::message(
-        "exec", "profile: the device and server networks differ (" + std::to_string(device.graph().size()) +
-                    " and " + std::to_string(server.graph().size()) + " layers)")));
+        "exec", "profile: the device and server networks differ (" + std::to_string(device.graph().size()) + " and " +
+                    std::to_string(server.graph().size()) + " layers)")));
   std::vector<double> dev, srv, bytes, unused;
   detail::time_layers(device, input, options, dev, bytes);
   detail::time_layers(server, input, options, srv, unused);

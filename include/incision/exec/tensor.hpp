@@ -57,8 +57,7 @@ using tensor_list = std::vector<named_tensor>;
 /// smaller than what it holds (no allocation in a steady state).
 template <class Shape>
 void resize(tensor& t, const Shape& shape) {
-  if (t.dimension() == shape.size() && std::equal(t.shape().begin(), t.shape().end(), shape.begin()))
-    return;
+  if (t.dimension() == shape.size() && std::equal(t.shape().begin(), t.shape().end(), shape.begin())) return;
   t.resize(shape);
 }
 

@@ -145,8 +145,8 @@ inline std::byte* write_record(std::byte* p, partition::layer_id id, const tenso
 
 inline void check_rank(const tensor& t) {
   if (t.dimension() > 255)
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "exec", "encode: rank " + std::to_string(t.dimension()) + " exceeds 255")));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("exec", "encode: rank " + std::to_string(t.dimension()) + " exceeds 255")));
 }
 
 // Writes the envelope around a payload of n bytes filled by fill(payload_pointer, crc): fill
@@ -238,8 +238,8 @@ inline std::size_t read_record(std::span<const std::byte> p, std::size_t pos, co
   }
   const std::size_t after_shape = left - 8 - 8 * r.rank;
   if (m > after_shape / 4)
-    fail(what, "truncated data: " + std::to_string(m) + " elements need " + std::to_string(4 * m) +
-                   " bytes, " + std::to_string(after_shape) + " present" + at());
+    fail(what, "truncated data: " + std::to_string(m) + " elements need " + std::to_string(4 * m) + " bytes, " +
+                   std::to_string(after_shape) + " present" + at());
   r.elements = static_cast<std::size_t>(m);
   r.data = h + 8 + 8 * r.rank;
   return pos + 8 + 8 * r.rank + 4 * r.elements;
@@ -301,9 +301,10 @@ inline void decode(std::span<const std::byte> data, tensor_list& out, const code
   const std::uint64_t count = detail::get_le(p.data(), 4);
   if (detail::get_le(p.data() + 4, 4) != 0) detail::fail(what, "reserved field is not zero");
   if (count > limits.max_tensors)
-    detail::fail(what, "tensor count " + std::to_string(count) + " exceeds the limit " +
-                           std::to_string(limits.max_tensors));
-  if (count > (p.size() - 8) / 8) detail::fail(what, "tensor count " + std::to_string(count) + " exceeds the data present");
+    detail::fail(what,
+                 "tensor count " + std::to_string(count) + " exceeds the limit " + std::to_string(limits.max_tensors));
+  if (count > (p.size() - 8) / 8)
+    detail::fail(what, "tensor count " + std::to_string(count) + " exceeds the data present");
   // pass 1: validate every record (out untouched)
   detail::record_view r;
   std::size_t pos = 8;

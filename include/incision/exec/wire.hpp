@@ -61,7 +61,7 @@ struct wire_limits {
   std::size_t max_text = 4096;                              ///< bytes of a status text
 };
 
-inline constexpr std::size_t frame_header_size = incision::detail::envelope_header_size;  // 16
+inline constexpr std::size_t frame_header_size = incision::detail::envelope_header_size;    // 16
 inline constexpr std::size_t frame_trailer_size = incision::detail::envelope_trailer_size;  // 4
 
 /// @brief What a frame header announces.
@@ -194,8 +194,10 @@ template <class Fill>
 void seal_with_tensors(std::vector<std::byte>& out, wire_kind kind, std::size_t head_n, const tensor_list& ts,
                        bool with_tensors, Fill fill) {
   thread_local std::vector<std::byte> inner;
-  if (with_tensors) encode(ts, inner);
-  else inner.clear();
+  if (with_tensors)
+    encode(ts, inner);
+  else
+    inner.clear();
   const std::size_t n = head_n + inner.size();
   out.resize(frame_header_size + n + frame_trailer_size);
   std::byte* p = out.data();
@@ -219,8 +221,7 @@ inline void put_str(std::byte* p, std::string_view s) noexcept {
 
 inline frame_header read_frame_header(std::span<const std::byte> h, const wire_limits& limits) {
   constexpr std::string_view what = "frame header";
-  if (h.size() < frame_header_size)
-    detail::wire_fail(what, "truncated: " + std::to_string(h.size()) + " of 16 bytes");
+  if (h.size() < frame_header_size) detail::wire_fail(what, "truncated: " + std::to_string(h.size()) + " of 16 bytes");
   if (std::memcmp(h.data(), incision::detail::envelope_magic.data(), 4) != 0)
     detail::wire_fail(what, "bad magic (not incision data)");
   const auto version = static_cast<std::uint16_t>(detail::get_le(h.data() + 4, 2));
@@ -273,7 +274,8 @@ inline void encode(const wire_error& m, std::vector<std::byte>& out) {
 }
 
 inline void encode_request(std::uint64_t frame_id, std::uint64_t plan_id, std::uint64_t budget_us,
-                           std::span<const partition::layer_id> d, const tensor_list& cut, std::vector<std::byte>& out) {
+                           std::span<const partition::layer_id> d, const tensor_list& cut,
+                           std::vector<std::byte>& out) {
   const std::size_t head = 28 + 4 * d.size();
   if (d.size() > UINT32_MAX)
     INCISION_THROW(invalid_argument(incision::detail::message("net", "encode_request: device set too large")));
@@ -358,7 +360,8 @@ inline void decode_request(std::span<const std::byte> p, wire_request& out, cons
   if (n > lim.max_device_layers)
     detail::wire_fail(what, "device set of " + std::to_string(n) + " layers exceeds the limit " +
                                 std::to_string(lim.max_device_layers));
-  if (n > (p.size() - 28) / 4) detail::wire_fail(what, "device set count " + std::to_string(n) + " exceeds the data present");
+  if (n > (p.size() - 28) / 4)
+    detail::wire_fail(what, "device set count " + std::to_string(n) + " exceeds the data present");
   out.frame_id = detail::get_le(p.data(), 8);
   out.plan_id = detail::get_le(p.data() + 8, 8);
   out.budget_us = detail::get_le(p.data() + 16, 8);
@@ -382,8 +385,8 @@ inline wire_reply decode_reply(std::span<const std::byte> p, const wire_limits& 
   m.text = detail::read_text(p, 32, lim, what, end);
   m.tensors = p.subspan(end);
   if (m.status != wire_status::ok && !m.tensors.empty())
-    detail::wire_fail(what, "a reply with status " + std::to_string(static_cast<unsigned>(m.status)) +
-                                " carries tensors");
+    detail::wire_fail(what,
+                      "a reply with status " + std::to_string(static_cast<unsigned>(m.status)) + " carries tensors");
   return m;
 }
 

@@ -22,10 +22,10 @@
 /// Not thread-safe: one aggregator per thread, or external locking.
 #pragma once
 
-#include <incision/federated/messages.hpp>
 #include <incision/config.hpp>
 #include <incision/detail/bytes.hpp>
 #include <incision/error.hpp>
+#include <incision/federated/messages.hpp>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
@@ -59,11 +59,11 @@ struct fed_traffic {
 /// @brief Caps and tolerances of a @ref fed_aggregator. Memory is bounded by these, never by
 /// what devices send; each cap is checked before the allocation it guards.
 struct fed_aggregator_options {
-  std::size_t max_groups = 1024;                ///< groups (device types) kept
-  std::size_t max_devices = 65536;              ///< registered devices
-  std::uint32_t max_dim = 128;                  ///< feature dimension of a group, in [1, fed_max_dim]
-  std::size_t max_message_bytes = 1U << 20;     ///< larger incoming messages are refused unread
-  std::size_t memory_budget = 256U << 20;       ///< bound on memory_bytes() (groups and devices)
+  std::size_t max_groups = 1024;                  ///< groups (device types) kept
+  std::size_t max_devices = 65536;                ///< registered devices
+  std::uint32_t max_dim = 128;                    ///< feature dimension of a group, in [1, fed_max_dim]
+  std::size_t max_message_bytes = 1U << 20;       ///< larger incoming messages are refused unread
+  std::size_t memory_budget = 256U << 20;         ///< bound on memory_bytes() (groups and devices)
   std::uint64_t max_group_count = fed_max_count;  ///< observations one group may pool
   /// Every group's Gram G keeps G + psd_slack I positive definite, so a device whose prior
   /// (reg) exceeds psd_slack plus the rounding of its own factorisation installs every download.
@@ -157,11 +157,10 @@ class fed_aggregator {
 
   std::vector<std::byte> on_hello(const fed_hello& m);
   std::vector<std::byte> on_upload(incision::detail::byte_reader& r);
-  std::vector<std::byte> reject(std::uint64_t device, std::uint64_t seq, fed_reject_code code,
-                                std::string_view text);
+  std::vector<std::byte> reject(std::uint64_t device, std::uint64_t seq, fed_reject_code code, std::string_view text);
   std::vector<std::byte> personal_download(const device_state& dev, std::uint64_t device_id) const;
-  static std::vector<std::byte> download_bytes(const std::string& name, const group_state& g,
-                                               std::uint64_t recipient, std::uint64_t acked_seq);
+  static std::vector<std::byte> download_bytes(const std::string& name, const group_state& g, std::uint64_t recipient,
+                                               std::uint64_t acked_seq);
   const group_state& group_at(std::string_view group) const;
   std::vector<std::byte> sent(std::vector<std::byte> bytes) {
     ++traffic_.messages_out;
@@ -174,7 +173,7 @@ class fed_aggregator {
   std::map<std::string, group_state, std::less<>> groups_;
   std::unordered_map<std::uint64_t, device_state> devices_;
   fed_traffic traffic_;
-  fed_upload scratch_;           // reused upload buffers (no allocation per upload at steady state)
+  fed_upload scratch_;  // reused upload buffers (no allocation per upload at steady state)
   Eigen::MatrixXd scratch_gram_;
   Eigen::VectorXd scratch_moment_;
   Eigen::LLT<Eigen::MatrixXd> llt_;
@@ -237,17 +236,17 @@ inline std::vector<std::byte> fed_aggregator::handle(std::span<const std::byte> 
   } else {
     // Decode fully so malformed bytes still raise; a well-formed edge->device message is refused.
     (void)decode_fed_message(message);
-    reply = reject(0, 0, fed_reject_code::unexpected_message,
-                   "the edge accepts hello and upload messages, not kind " +
-                       std::to_string(static_cast<unsigned>(kind)));
+    reply =
+        reject(0, 0, fed_reject_code::unexpected_message,
+               "the edge accepts hello and upload messages, not kind " + std::to_string(static_cast<unsigned>(kind)));
   }
   ++traffic_.messages_in;
   traffic_.bytes_in += message.size();
   return reply;
 }
 
-inline std::vector<std::byte> fed_aggregator::reject(std::uint64_t device, std::uint64_t seq,
-                                                     fed_reject_code code, std::string_view text) {
+inline std::vector<std::byte> fed_aggregator::reject(std::uint64_t device, std::uint64_t seq, fed_reject_code code,
+                                                     std::string_view text) {
   fed_reject m;
   m.device_id = device;
   m.seq = seq;
@@ -261,29 +260,29 @@ inline std::vector<std::byte> fed_aggregator::on_hello(const fed_hello& m) {
   if (auto it = devices_.find(m.device_id); it != devices_.end()) {
     const auto& g = it->second.group;
     if (g->first != m.group)
-      return reject(m.device_id, 0, fed_reject_code::wrong_group,
-                    "device " + std::to_string(m.device_id) + " belongs to group '" + g->first +
-                        "', not '" + m.group + "'");
+      return reject(
+          m.device_id, 0, fed_reject_code::wrong_group,
+          "device " + std::to_string(m.device_id) + " belongs to group '" + g->first + "', not '" + m.group + "'");
     if (g->second.dim != m.dim)
       return reject(m.device_id, 0, fed_reject_code::dimension_mismatch,
                     "group '" + m.group + "' has dimension " + std::to_string(g->second.dim) + ", hello says " +
                         std::to_string(m.dim));
     if (g->second.feature_tag != m.feature_tag)
-      return reject(m.device_id, 0, fed_reject_code::feature_mismatch,
-                    "device " + std::to_string(m.device_id) + " announces other arm features than group '" +
-                        m.group + "'");
+      return reject(
+          m.device_id, 0, fed_reject_code::feature_mismatch,
+          "device " + std::to_string(m.device_id) + " announces other arm features than group '" + m.group + "'");
     return sent(personal_download(it->second, m.device_id));  // reconnect: re-send the state
   }
   auto git = groups_.find(m.group);
   if (git != groups_.end()) {
     if (git->second.dim != m.dim)
       return reject(m.device_id, 0, fed_reject_code::dimension_mismatch,
-                    "group '" + m.group + "' has dimension " + std::to_string(git->second.dim) +
-                        ", hello says " + std::to_string(m.dim));
+                    "group '" + m.group + "' has dimension " + std::to_string(git->second.dim) + ", hello says " +
+                        std::to_string(m.dim));
     if (git->second.feature_tag != m.feature_tag)
-      return reject(m.device_id, 0, fed_reject_code::feature_mismatch,
-                    "device " + std::to_string(m.device_id) + " announces other arm features than group '" +
-                        m.group + "'");
+      return reject(
+          m.device_id, 0, fed_reject_code::feature_mismatch,
+          "device " + std::to_string(m.device_id) + " announces other arm features than group '" + m.group + "'");
   }
   // Caps first, before anything is allocated for this device or group.
   const bool new_group = git == groups_.end();
@@ -334,16 +333,16 @@ inline std::vector<std::byte> fed_aggregator::on_upload(incision::detail::byte_r
   group_state& g = dev.group->second;
   if (m.dim() != g.dim)
     return reject(m.device_id, m.seq, fed_reject_code::dimension_mismatch,
-                  "upload has dimension " + std::to_string(m.dim()) + ", group '" + dev.group->first +
-                      "' has " + std::to_string(g.dim));
+                  "upload has dimension " + std::to_string(m.dim()) + ", group '" + dev.group->first + "' has " +
+                      std::to_string(g.dim));
   if (m.seq != dev.last_seq + 1)
     return reject(m.device_id, m.seq, fed_reject_code::out_of_order,
-                  "upload " + std::to_string(m.seq) + " from device " + std::to_string(m.device_id) +
-                      ", expected " + std::to_string(dev.last_seq + 1));
+                  "upload " + std::to_string(m.seq) + " from device " + std::to_string(m.device_id) + ", expected " +
+                      std::to_string(dev.last_seq + 1));
   auto refuse = [&](const std::string& why) {
-    return reject(m.device_id, m.seq, fed_reject_code::invalid_statistics,
-                  "upload " + std::to_string(m.seq) + " from device " + std::to_string(m.device_id) +
-                      " refused: " + why);
+    return reject(
+        m.device_id, m.seq, fed_reject_code::invalid_statistics,
+        "upload " + std::to_string(m.seq) + " from device " + std::to_string(m.device_id) + " refused: " + why);
   };
   if (m.count > options_.max_group_count - g.count)
     return refuse("group '" + dev.group->first + "' would pool more than max_group_count = " +
@@ -398,8 +397,8 @@ inline std::vector<std::byte> fed_aggregator::on_upload(incision::detail::byte_r
                     ", above max_statistic = " + std::to_string(options_.max_statistic));
     llt_.compute(scratch_gram_ + half_slack * Eigen::MatrixXd::Identity(d, d));
     if (llt_.info() != Eigen::Success)
-      return refuse("the group's Gram matrix would not be positive semi-definite (G + " +
-                    std::to_string(half_slack) + " I has no Cholesky factor)");
+      return refuse("the group's Gram matrix would not be positive semi-definite (G + " + std::to_string(half_slack) +
+                    " I has no Cholesky factor)");
     g.gram.swap(scratch_gram_);
     g.moment.swap(scratch_moment_);
     g.abs_bound = bound;
@@ -451,8 +450,8 @@ inline std::vector<std::byte> fed_aggregator::broadcast(std::string_view group) 
 inline const fed_aggregator::group_state& fed_aggregator::group_at(std::string_view group) const {
   const auto it = groups_.find(group);
   if (it == groups_.end())
-    INCISION_THROW(out_of_range(incision::detail::message(
-        "federated", "fed_aggregator: no group '" + std::string(group) + "'")));
+    INCISION_THROW(
+        out_of_range(incision::detail::message("federated", "fed_aggregator: no group '" + std::string(group) + "'")));
   return it->second;
 }
 
@@ -477,21 +476,13 @@ inline std::uint64_t fed_aggregator::last_seq(std::uint64_t device_id) const {
   return it->second.last_seq;
 }
 
-inline const Eigen::MatrixXd& fed_aggregator::group_gram(std::string_view group) const {
-  return group_at(group).gram;
-}
+inline const Eigen::MatrixXd& fed_aggregator::group_gram(std::string_view group) const { return group_at(group).gram; }
 inline const Eigen::VectorXd& fed_aggregator::group_moment(std::string_view group) const {
   return group_at(group).moment;
 }
-inline std::uint64_t fed_aggregator::group_count(std::string_view group) const {
-  return group_at(group).count;
-}
-inline std::uint64_t fed_aggregator::group_version(std::string_view group) const {
-  return group_at(group).version;
-}
-inline std::size_t fed_aggregator::group_size(std::string_view group) const {
-  return group_at(group).members;
-}
+inline std::uint64_t fed_aggregator::group_count(std::string_view group) const { return group_at(group).count; }
+inline std::uint64_t fed_aggregator::group_version(std::string_view group) const { return group_at(group).version; }
+inline std::size_t fed_aggregator::group_size(std::string_view group) const { return group_at(group).members; }
 
 }  // namespace federated
 INCISION_END_NAMESPACE

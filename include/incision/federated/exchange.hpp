@@ -23,7 +23,7 @@ namespace federated {
 
 /// @brief What one @ref exchange moved and did.
 struct exchange_result {
-  std::size_t bytes = 0;  ///< upload + reply + download bytes
+  std::size_t bytes = 0;               ///< upload + reply + download bytes
   fed_event reply = fed_event::acked;  ///< acked, or rejected (then the data stays buffered)
   bool downloaded = false;             ///< a personal download was installed (only after an ack)
 };
@@ -73,8 +73,8 @@ lockstep_arms run_lockstep(std::type_identity_t<std::span<fed_linucb_dw<Dim>* co
   const auto n = static_cast<Eigen::Index>(devices.size());
   const Eigen::Index frames = key_frames.cols();
   if (delays.size() != devices.size() || key_frames.rows() != n)
-    fail("need one delay table and one key-frame row per device (" + std::to_string(devices.size()) +
-         " devices, " + std::to_string(delays.size()) + " tables, " + std::to_string(key_frames.rows()) + " rows)");
+    fail("need one delay table and one key-frame row per device (" + std::to_string(devices.size()) + " devices, " +
+         std::to_string(delays.size()) + " tables, " + std::to_string(key_frames.rows()) + " rows)");
   std::vector<const void*> seen(devices.begin(), devices.end());
   std::sort(seen.begin(), seen.end());
   if (std::find(seen.begin(), seen.end(), nullptr) != seen.end()) fail("a device is null");

@@ -31,13 +31,13 @@
 ///   messages in order, as TCP does).
 #pragma once
 
-#include <incision/federated/aggregator.hpp>
-#include <incision/federated/messages.hpp>
 #include <incision/bandit/mu_linucb.hpp>
 #include <incision/bandit/ridge_stats.hpp>
 #include <incision/config.hpp>
 #include <incision/detail/reserve.hpp>
 #include <incision/error.hpp>
+#include <incision/federated/aggregator.hpp>
+#include <incision/federated/messages.hpp>
 
 #include <Eigen/Core>
 
@@ -57,10 +57,10 @@ namespace federated {
 
 /// @brief Hyperparameters of @ref fed_linucb_dw.
 struct fed_linucb_dw_options {
-  bandit::mu_linucb_options learner{};     ///< the muLinUCB underneath (defaults: the official code's)
-  double upload_threshold = 1.0;   ///< log-det ratio x buffered observations to trigger (>= 0)
-  double warm_weight = 0.5;        ///< weight of each offline row, in [0, 1] (0 = no warm start)
-  double warm_max_rows = 50.0;     ///< the offline prior weighs at most warm_weight * this (> 0)
+  bandit::mu_linucb_options learner{};  ///< the muLinUCB underneath (defaults: the official code's)
+  double upload_threshold = 1.0;        ///< log-det ratio x buffered observations to trigger (>= 0)
+  double warm_weight = 0.5;             ///< weight of each offline row, in [0, 1] (0 = no warm start)
+  double warm_max_rows = 50.0;          ///< the offline prior weighs at most warm_weight * this (> 0)
   /// The offline prior fades as online data arrives: its weight is multiplied by
   /// h / (h + n_online), n_online = observations pooled by the group plus the device's own not yet
   /// pooled. Infinity keeps it forever. A wrong prior can otherwise keep the learner away from
@@ -104,8 +104,7 @@ class fed_linucb_dw {
   /// @throws invalid_argument on device id 0, a bad group name, bad arms or bad options.
   fed_linucb_dw(std::uint64_t device_id, std::string group,
                 const Eigen::Ref<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>& contexts,
-                const Eigen::Ref<const Eigen::VectorXd>& front_delay,
-                const fed_linucb_dw_options& options = {});
+                const Eigen::Ref<const Eigen::VectorXd>& front_delay, const fed_linucb_dw_options& options = {});
 
   /// @brief Installs the offline experience as a bounded local prior (replaces any earlier one).
   /// @param arms offloading arms that were measured offline.
@@ -196,9 +195,9 @@ class fed_linucb_dw {
   /// A = P + sync + f * warm + inflight + buffer, installed into the learner. With
   /// `reset_trigger` the log-det baseline becomes the new statistics (a synchronisation);
   /// otherwise it moves by the same amount, so the score keeps counting the buffered data.
-  void rebuild(const Eigen::MatrixXd& sync_gram, const Eigen::VectorXd& sync_moment,
-               const Eigen::MatrixXd& warm_gram, const Eigen::VectorXd& warm_moment, double warm_factor,
-               const std::optional<pending>& inflight, std::uint64_t sync_count, bool reset_trigger);
+  void rebuild(const Eigen::MatrixXd& sync_gram, const Eigen::VectorXd& sync_moment, const Eigen::MatrixXd& warm_gram,
+               const Eigen::VectorXd& warm_moment, double warm_factor, const std::optional<pending>& inflight,
+               std::uint64_t sync_count, bool reset_trigger);
   std::vector<std::byte> counted_out(std::vector<std::byte> b) {
     ++traffic_.messages_out;
     traffic_.bytes_out += b.size();
@@ -219,10 +218,10 @@ class fed_linucb_dw {
   std::uint64_t sync_count_ = 0;
   bool has_sync_ = false;
 
-  Eigen::MatrixXd warm_gram_;    // offline rows at full (undecayed) weight
+  Eigen::MatrixXd warm_gram_;  // offline rows at full (undecayed) weight
   Eigen::VectorXd warm_moment_;
-  double warm_mass_ = 0.0;       // sum of offline row weights, before fading
-  double warm_factor_ = 1.0;     // fading factor installed in the learner's statistics
+  double warm_mass_ = 0.0;    // sum of offline row weights, before fading
+  double warm_factor_ = 1.0;  // fading factor installed in the learner's statistics
 
   Eigen::MatrixXd buffer_gram_;
   Eigen::VectorXd buffer_moment_;
@@ -250,7 +249,8 @@ fed_linucb_dw<Dim>::fed_linucb_dw(
     const Eigen::Ref<const Eigen::VectorXd>& front_delay, const fed_linucb_dw_options& options)
     : id_(device_id), group_(std::move(group)), options_(options), learner_(contexts, front_delay, options.learner) {
   if (id_ == 0) fail("fed_linucb_dw: device id 0 is reserved");
-  if (group_.empty() || group_.size() > fed_max_group_length) fail("fed_linucb_dw: group name must have 1 to 256 bytes");
+  if (group_.empty() || group_.size() > fed_max_group_length)
+    fail("fed_linucb_dw: group name must have 1 to 256 bytes");
   if (!(options_.upload_threshold >= 0.0) || std::isnan(options_.upload_threshold))
     fail("fed_linucb_dw: upload_threshold must be >= 0");
   if (!(options_.warm_weight >= 0.0 && options_.warm_weight <= 1.0))
@@ -286,8 +286,8 @@ fed_linucb_dw<Dim>::fed_linucb_dw(
 }
 
 template <int Dim>
-void fed_linucb_dw<Dim>::add_rank_one(Eigen::MatrixXd& g, Eigen::VectorXd& m, const Eigen::VectorXd& x,
-                                      double y, double w) noexcept {
+void fed_linucb_dw<Dim>::add_rank_one(Eigen::MatrixXd& g, Eigen::VectorXd& m, const Eigen::VectorXd& x, double y,
+                                      double w) noexcept {
   // w * (x_i x_j), entry by entry: exactly symmetric, so sums stay symmetric bit for bit.
   const Eigen::Index d = x.size();
   for (Eigen::Index j = 0; j < d; ++j)
@@ -298,8 +298,8 @@ void fed_linucb_dw<Dim>::add_rank_one(Eigen::MatrixXd& g, Eigen::VectorXd& m, co
 template <int Dim>
 void fed_linucb_dw<Dim>::warm_start(std::span<const std::size_t> arms, std::span<const double> delays) {
   if (arms.size() != delays.size())
-    fail("fed_linucb_dw::warm_start: " + std::to_string(arms.size()) + " arms but " +
-         std::to_string(delays.size()) + " delays");
+    fail("fed_linucb_dw::warm_start: " + std::to_string(arms.size()) + " arms but " + std::to_string(delays.size()) +
+         " delays");
   for (std::size_t k = 0; k < arms.size(); ++k) {
     if (learner_.is_local_arm(arms[k]))  // throws out_of_range for an unknown arm
       fail("fed_linucb_dw::warm_start: arm " + std::to_string(arms[k]) +
@@ -406,8 +406,8 @@ std::vector<std::byte> fed_linucb_dw<Dim>::make_upload() {
 template <int Dim>
 void fed_linucb_dw<Dim>::rebuild(const Eigen::MatrixXd& sync_gram, const Eigen::VectorXd& sync_moment,
                                  const Eigen::MatrixXd& warm_gram, const Eigen::VectorXd& warm_moment,
-                                 double warm_factor, const std::optional<pending>& inflight,
-                                 std::uint64_t sync_count, bool reset_trigger) {
+                                 double warm_factor, const std::optional<pending>& inflight, std::uint64_t sync_count,
+                                 bool reset_trigger) {
   Eigen::MatrixXd g = sync_gram + warm_factor * warm_gram + buffer_gram_;
   Eigen::VectorXd m = sync_moment + warm_factor * warm_moment + buffer_moment_;
   std::uint64_t n = sync_count + buffer_count_;

@@ -68,38 +68,47 @@ enum class fed_kind : std::uint16_t {
 
 /// @brief Why the edge refused a message.
 enum class fed_reject_code : std::uint16_t {
-  protocol_version = 1,     ///< unsupported FedLinUCB-DW protocol version
-  unknown_device = 2,       ///< upload or request from a device that never said hello
-  wrong_group = 3,          ///< hello names a different group than the device registered with
-  dimension_mismatch = 4,   ///< feature dimension differs from the group's
-  feature_mismatch = 5,     ///< the device's arm features differ from the group's
-  out_of_order = 6,         ///< upload sequence number is not the next one expected
-  unexpected_message = 7,   ///< a message kind the edge does not accept (e.g. a download)
-  invalid_statistics = 8,   ///< the upload would leave the group not positive semi-definite or out of bounds
-  limit_exceeded = 9,       ///< the edge's configured caps (groups, devices, dimension, size, memory)
+  protocol_version = 1,    ///< unsupported FedLinUCB-DW protocol version
+  unknown_device = 2,      ///< upload or request from a device that never said hello
+  wrong_group = 3,         ///< hello names a different group than the device registered with
+  dimension_mismatch = 4,  ///< feature dimension differs from the group's
+  feature_mismatch = 5,    ///< the device's arm features differ from the group's
+  out_of_order = 6,        ///< upload sequence number is not the next one expected
+  unexpected_message = 7,  ///< a message kind the edge does not accept (e.g. a download)
+  invalid_statistics = 8,  ///< the upload would leave the group not positive semi-definite or out of bounds
+  limit_exceeded = 9,      ///< the edge's configured caps (groups, devices, dimension, size, memory)
 };
 
 /// @brief A readable name for a reject code.
 constexpr std::string_view to_string(fed_reject_code c) noexcept {
   switch (c) {
-    case fed_reject_code::protocol_version: return "protocol_version";
-    case fed_reject_code::unknown_device: return "unknown_device";
-    case fed_reject_code::wrong_group: return "wrong_group";
-    case fed_reject_code::dimension_mismatch: return "dimension_mismatch";
-    case fed_reject_code::feature_mismatch: return "feature_mismatch";
-    case fed_reject_code::out_of_order: return "out_of_order";
-    case fed_reject_code::unexpected_message: return "unexpected_message";
-    case fed_reject_code::invalid_statistics: return "invalid_statistics";
-    case fed_reject_code::limit_exceeded: return "limit_exceeded";
+    case fed_reject_code::protocol_version:
+      return "protocol_version";
+    case fed_reject_code::unknown_device:
+      return "unknown_device";
+    case fed_reject_code::wrong_group:
+      return "wrong_group";
+    case fed_reject_code::dimension_mismatch:
+      return "dimension_mismatch";
+    case fed_reject_code::feature_mismatch:
+      return "feature_mismatch";
+    case fed_reject_code::out_of_order:
+      return "out_of_order";
+    case fed_reject_code::unexpected_message:
+      return "unexpected_message";
+    case fed_reject_code::invalid_statistics:
+      return "invalid_statistics";
+    case fed_reject_code::limit_exceeded:
+      return "limit_exceeded";
   }
   return "unknown";
 }
 
 /// @brief Device -> edge: join a group (device type) with a feature space.
 struct fed_hello {
-  std::uint64_t device_id = 0;  ///< non-zero, unique per device
-  std::string group;            ///< device type; statistics are pooled per group
-  std::uint32_t dim = 0;        ///< feature dimension d
+  std::uint64_t device_id = 0;    ///< non-zero, unique per device
+  std::string group;              ///< device type; statistics are pooled per group
+  std::uint32_t dim = 0;          ///< feature dimension d
   std::uint64_t feature_tag = 0;  ///< fingerprint of the arm features (same type, same features)
 };
 
@@ -185,9 +194,7 @@ inline void fed_check_arg(bool ok, const std::string& what) {
   if (!ok) INCISION_THROW(invalid_argument(incision::detail::message("federated", what)));
 }
 
-inline bool fed_all_finite(const Eigen::Ref<const Eigen::MatrixXd>& m) noexcept {
-  return m.allFinite();
-}
+inline bool fed_all_finite(const Eigen::Ref<const Eigen::MatrixXd>& m) noexcept { return m.allFinite(); }
 
 inline void fed_write_header(incision::detail::byte_writer& w, std::size_t payload_hint = 64) {
   w.buffer().reserve(payload_hint);
@@ -196,8 +203,7 @@ inline void fed_write_header(incision::detail::byte_writer& w, std::size_t paylo
 
 inline void fed_read_header(incision::detail::byte_reader& r) {
   const std::uint16_t v = r.u16();
-  if (v != fed_protocol_version)
-    r.fail("unsupported FedLinUCB-DW protocol version " + std::to_string(v));
+  if (v != fed_protocol_version) r.fail("unsupported FedLinUCB-DW protocol version " + std::to_string(v));
 }
 
 inline std::uint32_t fed_read_dim(incision::detail::byte_reader& r) {
@@ -252,20 +258,17 @@ inline std::uint64_t fed_read_device(incision::detail::byte_reader& r) {
   return id;
 }
 
-inline void fed_check_stats(const Eigen::MatrixXd& gram, const Eigen::VectorXd& moment,
-                            std::string_view what) {
+inline void fed_check_stats(const Eigen::MatrixXd& gram, const Eigen::VectorXd& moment, std::string_view what) {
   fed_check_arg(moment.size() > 0 && moment.size() <= static_cast<Eigen::Index>(fed_max_dim),
                 std::string(what) + ": dimension outside [1, 1024]");
   fed_check_arg(gram.rows() == moment.size() && gram.cols() == moment.size(),
                 std::string(what) + ": gram must be d x d with d = moment size");
   fed_check_arg(gram.allFinite() && moment.allFinite(), std::string(what) + ": non-finite statistics");
-  fed_check_arg((gram.diagonal().array() >= 0.0).all(),
-                std::string(what) + ": negative diagonal in the gram matrix");
+  fed_check_arg((gram.diagonal().array() >= 0.0).all(), std::string(what) + ": negative diagonal in the gram matrix");
 }
 
 inline void fed_check_group(const std::string& g) {
-  fed_check_arg(!g.empty() && g.size() <= fed_max_group_length,
-                "group name must have 1 to 256 bytes");
+  fed_check_arg(!g.empty() && g.size() <= fed_max_group_length, "group name must have 1 to 256 bytes");
 }
 
 /// Decodes an upload payload into @p m, reusing its storage. Rows are not summed into the dense
@@ -340,14 +343,13 @@ inline std::vector<std::byte> encode(const fed_upload& m) {
   w.u64(m.seq);
   if (m.as_rows) {
     const Eigen::Index d = m.rows_x.cols();
-    detail::fed_check_arg(d > 0 && d <= static_cast<Eigen::Index>(fed_max_dim),
-                          "upload: dimension outside [1, 1024]");
+    detail::fed_check_arg(d > 0 && d <= static_cast<Eigen::Index>(fed_max_dim), "upload: dimension outside [1, 1024]");
     detail::fed_check_arg(m.rows_y.size() == m.rows_x.rows() && m.rows_w.size() == m.rows_x.rows() &&
                               static_cast<std::uint64_t>(m.rows_x.rows()) == m.count,
                           "upload: rows, values, weights and count disagree");
-    detail::fed_check_arg(m.rows_x.allFinite() && m.rows_y.allFinite() && m.rows_w.allFinite() &&
-                              (m.rows_w.array() >= 0.0).all(),
-                          "upload: rows must be finite with weights >= 0");
+    detail::fed_check_arg(
+        m.rows_x.allFinite() && m.rows_y.allFinite() && m.rows_w.allFinite() && (m.rows_w.array() >= 0.0).all(),
+        "upload: rows must be finite with weights >= 0");
     w.u32(static_cast<std::uint32_t>(d));
     w.u64(m.count);
     w.u8(1);
@@ -417,11 +419,12 @@ struct fed_sealed {
 inline fed_sealed fed_unseal(std::span<const std::byte> bytes) {
   constexpr std::string_view what = "FedLinUCB-DW message";
   if (bytes.size() < 8) incision::detail::byte_reader(bytes, what).fail("truncated: shorter than an envelope");
-  const auto k = static_cast<std::uint16_t>(std::to_integer<unsigned>(bytes[6]) |
-                                            (std::to_integer<unsigned>(bytes[7]) << 8));
+  const auto k =
+      static_cast<std::uint16_t>(std::to_integer<unsigned>(bytes[6]) | (std::to_integer<unsigned>(bytes[7]) << 8));
   const auto payload = incision::detail::unseal(bytes, k, what);  // magic, version, length, CRC
   if (k < static_cast<std::uint16_t>(fed_kind::hello) || k > static_cast<std::uint16_t>(fed_kind::reject))
-    incision::detail::byte_reader(bytes, what).fail("object kind " + std::to_string(k) + " is not a FedLinUCB-DW message");
+    incision::detail::byte_reader(bytes, what)
+        .fail("object kind " + std::to_string(k) + " is not a FedLinUCB-DW message");
   return {static_cast<fed_kind>(k), payload};
 }
 }  // namespace detail

@@ -80,14 +80,14 @@ class bandwidth_map {
 // ---------------------------------------------------------------------------------------
 
 template <class Oracle, class Link>
-bandwidth_map::bandwidth_map(const layer_graph& g, const Oracle& oracle, const Link& link,
-                             double min_bandwidth, double max_bandwidth) {
+bandwidth_map::bandwidth_map(const layer_graph& g, const Oracle& oracle, const Link& link, double min_bandwidth,
+                             double max_bandwidth) {
   INCISION_PARTITION_CHECK_ORACLE("bandwidth_map", Oracle);
   INCISION_PARTITION_CHECK_LINK("bandwidth_map", Link);
   if (!(min_bandwidth > 0.0) || !std::isfinite(min_bandwidth) || !(max_bandwidth >= min_bandwidth))
     INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "bandwidth_map: need 0 < min_bandwidth <= max_bandwidth, got [" +
-                         std::to_string(min_bandwidth) + ", " + std::to_string(max_bandwidth) + "]")));
+        "partition", "bandwidth_map: need 0 < min_bandwidth <= max_bandwidth, got [" + std::to_string(min_bandwidth) +
+                         ", " + std::to_string(max_bandwidth) + "]")));
   const detail::link_values l = detail::resolve_link_at(link, 1.0);  // bandwidth: swept below
   bmin_ = min_bandwidth;
   bmax_ = max_bandwidth;
@@ -139,8 +139,7 @@ bandwidth_map::bandwidth_map(const layer_graph& g, const Oracle& oracle, const L
       line mid = solve_at(u_star);
       const double env = left.a + left.s * u_star;
       // no plan below the envelope by more than the tie tolerance: a breakpoint
-      if (detail::tie_or_less(env, mid.p.latency) || (mid.s == left.s) ||
-          (mid.s == right.s)) {
+      if (detail::tie_or_less(env, mid.p.latency) || (mid.s == left.s) || (mid.s == right.s)) {
         breaks.push_back(u_star);
         out.push_back(std::move(right));
         pending.pop_back();
@@ -176,9 +175,9 @@ inline plan bandwidth_map::at(double bandwidth) const {
 
 inline std::size_t bandwidth_map::index(double bandwidth) const {
   if (!(bandwidth >= bmin_ && bandwidth <= bmax_))
-    INCISION_THROW(out_of_range(incision::detail::message(
-        "partition", "bandwidth_map: bandwidth " + std::to_string(bandwidth) + " outside [" +
-                         std::to_string(bmin_) + ", " + std::to_string(bmax_) + "]")));
+    INCISION_THROW(out_of_range(
+        incision::detail::message("partition", "bandwidth_map: bandwidth " + std::to_string(bandwidth) + " outside [" +
+                                                   std::to_string(bmin_) + ", " + std::to_string(bmax_) + "]")));
   const double u = 1.0 / bandwidth;
   return static_cast<std::size_t>(std::upper_bound(breaks_u_.begin(), breaks_u_.end(), u) - breaks_u_.begin());
 }

@@ -45,9 +45,10 @@ plan chain_scan(const layer_graph& g, const Oracle& oracle, const Link& link) {
   INCISION_PARTITION_CHECK_LINK("chain_scan", Link);
   g.require_nonempty("chain_scan");
   if (!g.is_chain())
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "chain_scan: the graph is not a chain (a layer has several predecessors or "
-                     "successors, or there are several inputs); use dsl")));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition",
+                                  "chain_scan: the graph is not a chain (a layer has several predecessors or "
+                                  "successors, or there are several inputs); use dsl")));
   const auto l = detail::resolve_link(link);
   detail::cost_table c;
   detail::read_costs(g, oracle, c);
@@ -64,9 +65,9 @@ plan chain_scan(const layer_graph& g, const Oracle& oracle, const Link& link) {
   for (std::size_t k = 1; k <= n; ++k) {
     const layer_id v = order[k - 1];
     device_prefix += c.dev[v];
-    const double t = k == n ? device_prefix
-                            : device_prefix + detail::transfer(c.bytes[v], l.bandwidth) + server_after[k - 1] +
-                                  download + l.rtt;
+    const double t =
+        k == n ? device_prefix
+               : device_prefix + detail::transfer(c.bytes[v], l.bandwidth) + server_after[k - 1] + download + l.rtt;
     // the longest prefix within the tie tolerance of the best (best stays the minimum, so the
     // tolerance does not drift along the chain)
     if (k == 1 || detail::tie_or_less(t, best)) best_k = k;

@@ -34,12 +34,13 @@ concept cost_oracle = std::copy_constructible<O> && has_compute_time<O> && has_o
 INCISION_END_NAMESPACE
 
 /// Static check with an API-qualified message, used at the top of every partitioner entry point.
-#define INCISION_PARTITION_CHECK_ORACLE(fn, Oracle)                                              \
-  static_assert(::incision::partition::has_compute_time<Oracle>,                                \
-                "incision::partition::" fn ": Oracle must provide `compute_time(layer_id, side) " \
-                "const` returning seconds convertible to double");                               \
-  static_assert(::incision::partition::has_output_bytes<Oracle>,                                \
-                "incision::partition::" fn ": Oracle must provide `output_bytes(layer_id) const` " \
-                "returning bytes convertible to double");                                        \
-  static_assert(std::copy_constructible<Oracle>,                                                 \
-                "incision::partition::" fn ": Oracle must be copy constructible")
+#define INCISION_PARTITION_CHECK_ORACLE(fn, Oracle)                     \
+  static_assert(::incision::partition::has_compute_time<Oracle>,        \
+                "incision::partition::" fn                              \
+                ": Oracle must provide `compute_time(layer_id, side) "  \
+                "const` returning seconds convertible to double");      \
+  static_assert(::incision::partition::has_output_bytes<Oracle>,        \
+                "incision::partition::" fn                              \
+                ": Oracle must provide `output_bytes(layer_id) const` " \
+                "returning bytes convertible to double");               \
+  static_assert(std::copy_constructible<Oracle>, "incision::partition::" fn ": Oracle must be copy constructible")

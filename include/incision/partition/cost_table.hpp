@@ -79,11 +79,13 @@ void read_costs(const layer_graph& g, const Oracle& o, cost_table& c) {
     }
   }
   const std::size_t n = g.size();
-  if constexpr (requires { { o.size() } -> std::convertible_to<std::size_t>; }) {
+  if constexpr (requires {
+                  { o.size() } -> std::convertible_to<std::size_t>;
+                }) {
     if (o.size() < n)
-      INCISION_THROW(invalid_argument(incision::detail::message(
-          "partition", "cost oracle covers " + std::to_string(o.size()) + " layers, the graph has " +
-                           std::to_string(n))));
+      INCISION_THROW(
+          invalid_argument(incision::detail::message("partition", "cost oracle covers " + std::to_string(o.size()) +
+                                                                      " layers, the graph has " + std::to_string(n))));
   }
   const std::span<double> out = c.own(n);
   double* const dev = out.data();
@@ -104,9 +106,9 @@ void read_costs(const layer_graph& g, const Oracle& o, cost_table& c) {
   if (ok) return;
   for (layer_id v = 0; v < n; ++v)
     if (!(valid(dev[v]) && valid(srv[v]) && valid(bytes[v])))
-      INCISION_THROW(oracle_error(incision::detail::message(
-          "partition", "cost oracle returned a negative or non-finite value for layer '" +
-                           g[v].name + "' (id " + std::to_string(v) + ")")));
+      INCISION_THROW(oracle_error(
+          incision::detail::message("partition", "cost oracle returned a negative or non-finite value for layer '" +
+                                                     g[v].name + "' (id " + std::to_string(v) + ")")));
 }
 
 }  // namespace partition::detail

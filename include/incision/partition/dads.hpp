@@ -24,15 +24,15 @@ namespace partition {
 
 /// @brief What the DADS controller decided.
 struct dads_decision {
-  plan chosen;                  ///< the plan to execute
-  bool heavy_load = false;      ///< DSL's max stage >= 1/Q, so DSH was run
-  bool decrease_rate = false;   ///< even the chosen plan's max stage >= 1/Q (ask for a lower Q)
+  plan chosen;                 ///< the plan to execute
+  bool heavy_load = false;     ///< DSL's max stage >= 1/Q, so DSH was run
+  bool decrease_rate = false;  ///< even the chosen plan's max stage >= 1/Q (ask for a lower Q)
 };
 
 /// @brief Runs the DADS controller for a sampling rate @p rate (frames/second, > 0).
 template <class Oracle, class Link>
-[[nodiscard]] dads_decision dads(const layer_graph& g, const Oracle& oracle, const Link& link,
-                                 double rate, const dsh_options& opt = {});
+[[nodiscard]] dads_decision dads(const layer_graph& g, const Oracle& oracle, const Link& link, double rate,
+                                 const dsh_options& opt = {});
 /// @brief DADS with the profile stored in @p g and a link of @p bandwidth bytes/s.
 [[nodiscard]] inline dads_decision dads(const layer_graph& g, double bandwidth, double rate) {
   return dads(g, g, simple_link(bandwidth), rate);
@@ -43,8 +43,7 @@ template <class Oracle, class Link>
 // ---------------------------------------------------------------------------------------
 
 template <class Oracle, class Link>
-dads_decision dads(const layer_graph& g, const Oracle& oracle, const Link& link, double rate,
-                   const dsh_options& opt) {
+dads_decision dads(const layer_graph& g, const Oracle& oracle, const Link& link, double rate, const dsh_options& opt) {
   INCISION_PARTITION_CHECK_ORACLE("dads", Oracle);
   INCISION_PARTITION_CHECK_LINK("dads", Link);
   if (!(rate > 0.0) || !std::isfinite(rate))

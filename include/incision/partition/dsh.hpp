@@ -47,10 +47,10 @@ namespace partition {
 struct dsh_options {
   static constexpr int max_grid = 64;    ///< cap of `grid`: 4,096 min-cuts per level
   static constexpr int max_levels = 16;  ///< cap of `levels`
-  int grid = 7;             ///< points per axis and level, in [2, max_grid]
-  int levels = 4;           ///< refinement levels, in [1, max_levels]
-  double max_ratio = 1e6;   ///< cap of the weight range [1/R, R]
-  double tolerance = 1e-9;  ///< stop when the relative improvement of a level is below this
+  int grid = 7;                          ///< points per axis and level, in [2, max_grid]
+  int levels = 4;                        ///< refinement levels, in [1, max_levels]
+  double max_ratio = 1e6;                ///< cap of the weight range [1/R, R]
+  double tolerance = 1e-9;               ///< stop when the relative improvement of a level is below this
 };
 
 /// @brief DSH on a prepared solver (reused buffers). Returns the best plan found.
@@ -58,12 +58,9 @@ inline plan dsh(dsl_solver& solver, const detail::link_values& link, const dsh_o
 
 /// @brief Throughput-oriented plan (DSH) for @p g priced by @p oracle over @p link.
 template <class Oracle, class Link>
-[[nodiscard]] plan dsh(const layer_graph& g, const Oracle& oracle, const Link& link,
-                       const dsh_options& opt = {});
+[[nodiscard]] plan dsh(const layer_graph& g, const Oracle& oracle, const Link& link, const dsh_options& opt = {});
 /// @brief DSH with the profile stored in @p g and a link of @p bandwidth bytes/s.
-[[nodiscard]] inline plan dsh(const layer_graph& g, double bandwidth) {
-  return dsh(g, g, simple_link(bandwidth));
-}
+[[nodiscard]] inline plan dsh(const layer_graph& g, double bandwidth) { return dsh(g, g, simple_link(bandwidth)); }
 
 // ---------------------------------------------------------------------------------------
 // Definitions

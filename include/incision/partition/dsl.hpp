@@ -125,18 +125,15 @@ class dsl_solver {
   double value_ = 0.0;
 
   void build();
-  INCISION_ALWAYS_INLINE void place_arcs_of(layer_vertices at, const layer_id* succ_begin,
-                                            const layer_id* succ_end, std::uint32_t& transfer);
+  INCISION_ALWAYS_INLINE void place_arcs_of(layer_vertices at, const layer_id* succ_begin, const layer_id* succ_end,
+                                            std::uint32_t& transfer);
 };
 
 /// @brief Latency-optimal plan (DSL) for @p g priced by @p oracle over @p link.
 template <class Oracle, class Link>
-[[nodiscard]] plan dsl(const layer_graph& g, const Oracle& oracle, const Link& link,
-                       const dsl_options& opt = {});
+[[nodiscard]] plan dsl(const layer_graph& g, const Oracle& oracle, const Link& link, const dsl_options& opt = {});
 /// @brief Latency-optimal plan using the profile stored in @p g and a link of @p bandwidth bytes/s.
-[[nodiscard]] inline plan dsl(const layer_graph& g, double bandwidth) {
-  return dsl(g, g, simple_link(bandwidth));
-}
+[[nodiscard]] inline plan dsl(const layer_graph& g, double bandwidth) { return dsl(g, g, simple_link(bandwidth)); }
 
 // ---------------------------------------------------------------------------------------
 // Definitions
@@ -264,8 +261,7 @@ plan dsl_solver::run(const layer_graph& g, const Oracle& oracle, const Link& lin
   return solve(l);
 }
 
-inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_weights& w,
-                                    std::vector<side>& placement) {
+inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_weights& w, std::vector<side>& placement) {
   INCISION_ASSERT(g_ != nullptr, "dsl_solver: assign() first");
   const std::size_t n = g_->size();
   mf_.clear_terminals();
@@ -276,14 +272,15 @@ inline double dsl_solver::solve_cut(const detail::link_values& l, const cost_wei
   }
   for (const flow_layer& f : flow_layers_) {
     double server = w.server * c_.srv[f.v];
-    if (f.target == result) server += w.transfer * detail::transfer(c_.bytes[f.v], l.download_bandwidth);
-    else if (f.target != none) mf_.set_capacity(f.target, w.transfer * detail::transfer(c_.bytes[f.v], l.bandwidth));
+    if (f.target == result)
+      server += w.transfer * detail::transfer(c_.bytes[f.v], l.download_bandwidth);
+    else if (f.target != none)
+      mf_.set_capacity(f.target, w.transfer * detail::transfer(c_.bytes[f.v], l.bandwidth));
     mf_.add_terminal(f.fv, server, w.device * c_.dev[f.v]);
   }
   value_ = mf_.solve() + constant;
   placement.assign(n, side::device);  // contracted inputs stay, folded layers are set below
-  for (const flow_layer& f : flow_layers_)
-    placement[f.v] = mf_.on_source_side(f.fv) ? side::device : side::server;
+  for (const flow_layer& f : flow_layers_) placement[f.v] = mf_.on_source_side(f.fv) ? side::device : side::server;
   for (auto it = folded_.rbegin(); it != folded_.rend(); ++it)  // topological order
     placement[it->first] = placement[it->second];
   return value_;

@@ -42,8 +42,8 @@ namespace partition {
 
 /// @brief Unit mapping of the msr-fiddle loader (see file comment).
 struct msr_options {
-  double time_scale = 1e-3;          ///< profile time unit -> seconds (milliseconds)
-  double link_rate = 2147483648.0;   ///< bytes/second behind the edge `cost` values (2^31)
+  double time_scale = 1e-3;         ///< profile time unit -> seconds (milliseconds)
+  double link_rate = 2147483648.0;  ///< bytes/second behind the edge `cost` values (2^31)
 };
 
 /// @brief Parses msr-fiddle JSON text. @throws parse_error for malformed JSON or a missing /
@@ -99,8 +99,8 @@ inline layer_graph from_msr_json(std::string_view text, const msr_options& opt) 
   using detail::json_value;
   if (!(opt.time_scale > 0.0) || !std::isfinite(opt.time_scale) || !(opt.link_rate > 0.0) ||
       !std::isfinite(opt.link_rate))
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "msr_options: time_scale and link_rate must be finite and > 0")));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition", "msr_options: time_scale and link_rate must be finite and > 0")));
   const json_value doc = incision::detail::parse_json(text, "partition");
   if (doc.type != json_value::kind::object) detail::json_fail("msr-fiddle: top level must be an object");
   const auto& nodes = detail::member(doc, "nodes", json_value::kind::array, "msr-fiddle");
@@ -198,8 +198,7 @@ inline layer_graph from_json(std::string_view text) {
   for (std::size_t i = 0; i < edges.array.size(); ++i) {
     const json_value& e = edges.array[i];
     const std::string where = "layer graph JSON edge " + std::to_string(i);
-    if (e.type != json_value::kind::array || e.array.size() != 2)
-      detail::json_fail(where + ": expected [from, to]");
+    if (e.type != json_value::kind::array || e.array.size() != 2) detail::json_fail(where + ": expected [from, to]");
     const std::uint32_t s = detail::as_index(e.array[0], where);
     const std::uint32_t t = detail::as_index(e.array[1], where);
     if (s >= g.size() || t >= g.size())

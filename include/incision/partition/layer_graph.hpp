@@ -59,8 +59,8 @@ class layer_graph {
   /// @brief Adds a layer and returns its id (ids are dense, in insertion order).
   /// @throws invalid_argument if a time, size or MAC count is negative, NaN or infinite (message
   /// names the layer), or if @p name or @p type is not valid UTF-8.
-  layer_id add_layer(std::string name, double device_time, double server_time, double out_bytes,
-                     std::string type = {}, double macs = 0.0);
+  layer_id add_layer(std::string name, double device_time, double server_time, double out_bytes, std::string type = {},
+                     double macs = 0.0);
 
   /// @brief Adds the data dependency @p from -> @p to.
   /// @throws out_of_range for an unknown id; invalid_argument for a self loop, a duplicate edge
@@ -156,9 +156,9 @@ class layer_graph {
 
 inline void layer_graph::check_value(std::string_view layer_name, std::string_view what, double x) {
   if (!std::isfinite(x) || x < 0.0)
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "layer '" + std::string(layer_name) + "': " + std::string(what) +
-                         " must be finite and >= 0, got " + std::to_string(x))));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition", "layer '" + std::string(layer_name) + "': " + std::string(what) +
+                                                   " must be finite and >= 0, got " + std::to_string(x))));
 }
 
 inline std::string layer_graph::label(layer_id v) const {
@@ -172,8 +172,8 @@ inline void layer_graph::check_text(std::string_view what, std::string_view text
         "partition", "layer " + std::to_string(id) + ": " + std::string(what) + " is not valid UTF-8")));
 }
 
-inline layer_id layer_graph::add_layer(std::string name, double device_time, double server_time,
-                                       double out_bytes, std::string type, double macs) {
+inline layer_id layer_graph::add_layer(std::string name, double device_time, double server_time, double out_bytes,
+                                       std::string type, double macs) {
   check_text("name", name, static_cast<layer_id>(layers_.size()));
   check_text("type", type, static_cast<layer_id>(layers_.size()));
   check_value(name, "device_time", device_time);
@@ -198,8 +198,7 @@ inline layer_id layer_graph::add_layer(std::string name, double device_time, dou
   return static_cast<layer_id>(layers_.size() - 1);
 }
 
-inline void layer_graph::set_costs(layer_id v, double device_time, double server_time,
-                                   double out_bytes) {
+inline void layer_graph::set_costs(layer_id v, double device_time, double server_time, double out_bytes) {
   const layer& l = at(v);
   check_value(l.name, "device_time", device_time);
   check_value(l.name, "server_time", server_time);
@@ -219,8 +218,8 @@ inline void layer_graph::set_metadata(layer_id v, std::string type, double macs)
 inline const layer& layer_graph::at(layer_id v) const {
   if (v >= layers_.size())
     INCISION_THROW(out_of_range(incision::detail::message(
-        "partition", "layer id " + std::to_string(v) + " out of range (graph has " +
-                         std::to_string(layers_.size()) + " layers)")));
+        "partition",
+        "layer id " + std::to_string(v) + " out of range (graph has " + std::to_string(layers_.size()) + " layers)")));
   return layers_[v];
 }
 
@@ -232,7 +231,7 @@ inline const layer& layer_graph::at(layer_id v) const {
 inline bool layer_graph::reaches(layer_id to, layer_id from) {
   const std::size_t n = layers_.size();
   if (mark_.size() < n) mark_.resize(std::max(n, 2 * mark_.size()), 0);  // geometric
-  if (epoch_ >= UINT32_MAX - 2) {  // wrap: forget old marks
+  if (epoch_ >= UINT32_MAX - 2) {                                        // wrap: forget old marks
     std::fill(mark_.begin(), mark_.end(), 0U);
     epoch_ = 0;
   }
@@ -270,23 +269,22 @@ inline bool layer_graph::reaches(layer_id to, layer_id from) {
 
 inline void layer_graph::add_edge(layer_id from, layer_id to) {
   if (from >= layers_.size() || to >= layers_.size())
-    INCISION_THROW(out_of_range(incision::detail::message(
-        "partition", "edge " + std::to_string(from) + " -> " + std::to_string(to) +
-                         " names a layer that does not exist (graph has " +
-                         std::to_string(layers_.size()) + " layers)")));
+    INCISION_THROW(out_of_range(
+        incision::detail::message("partition", "edge " + std::to_string(from) + " -> " + std::to_string(to) +
+                                                   " names a layer that does not exist (graph has " +
+                                                   std::to_string(layers_.size()) + " layers)")));
   if (from == to)
-    INCISION_THROW(invalid_argument(
-        incision::detail::message("partition", "self loop on layer " + label(from))));
+    INCISION_THROW(invalid_argument(incision::detail::message("partition", "self loop on layer " + label(from))));
   // the shorter of the two lists: a hub with many consumers (or producers) stays O(1) per edge
   const bool by_succ = succ_[from].size() <= pred_[to].size();
   const auto& s = by_succ ? succ_[from] : pred_[to];
   if (std::find(s.begin(), s.end(), by_succ ? to : from) != s.end())
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "duplicate edge " + label(from) + " -> " + label(to))));
+    INCISION_THROW(
+        invalid_argument(incision::detail::message("partition", "duplicate edge " + label(from) + " -> " + label(to))));
   const bool ordered = from < to;
   if (!(ordered && ids_topological_) && reaches(to, from))
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "edge " + label(from) + " -> " + label(to) + " would close a cycle")));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition", "edge " + label(from) + " -> " + label(to) + " would close a cycle")));
   incision::detail::reserve_one_more(edges_);
   incision::detail::reserve_one_more(succ_[from]);
   incision::detail::reserve_one_more(pred_[to]);
@@ -331,8 +329,8 @@ inline void layer_graph::refresh_cache() const {
     }
   }
   flat_view flat;
-  const auto compress = [n, this](const std::vector<std::vector<layer_id>>& lists,
-                                  std::vector<std::uint32_t>& first, std::vector<layer_id>& flat_lists) {
+  const auto compress = [n, this](const std::vector<std::vector<layer_id>>& lists, std::vector<std::uint32_t>& first,
+                                  std::vector<layer_id>& flat_lists) {
     first.reserve(n + 1);
     flat_lists.reserve(num_edges_);
     first.push_back(0);
@@ -359,8 +357,8 @@ inline bool layer_graph::is_chain() const noexcept {
 
 inline void layer_graph::require_nonempty(std::string_view who) const {
   if (layers_.empty())
-    INCISION_THROW(invalid_argument(
-        incision::detail::message("partition", std::string(who) + ": the layer graph is empty")));
+    INCISION_THROW(
+        invalid_argument(incision::detail::message("partition", std::string(who) + ": the layer graph is empty")));
 }
 
 }  // namespace partition

@@ -53,8 +53,8 @@ struct link_values {
 /// The one validation of a link; the message names the field and its value.
 inline void check_link(const link_values& l) {
   const auto fail = [](const char* what, double x) {
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", std::string(what) + ", got " + std::to_string(x))));
+    INCISION_THROW(
+        invalid_argument(incision::detail::message("partition", std::string(what) + ", got " + std::to_string(x))));
   };
   if (!(l.bandwidth > 0.0)) fail("bandwidth must be > 0 bytes/second", l.bandwidth);
   if (!(l.download_bandwidth > 0.0)) fail("download_bandwidth must be > 0 bytes/second", l.download_bandwidth);
@@ -125,9 +125,8 @@ link_values resolve_link_at(const L& l, double bandwidth) {
 INCISION_END_NAMESPACE
 
 /// Static check with an API-qualified message, used at the top of every partitioner entry point.
-#define INCISION_PARTITION_CHECK_LINK(fn, Link)                                                  \
-  static_assert(::incision::partition::has_bandwidth<Link>,                                     \
-                "incision::partition::" fn ": Link must provide `bandwidth() const` returning "  \
-                "bytes/second convertible to double");                                           \
-  static_assert(std::copy_constructible<Link>,                                                   \
-                "incision::partition::" fn ": Link must be copy constructible")
+#define INCISION_PARTITION_CHECK_LINK(fn, Link)                                                                  \
+  static_assert(::incision::partition::has_bandwidth<Link>, "incision::partition::" fn                           \
+                                                            ": Link must provide `bandwidth() const` returning " \
+                                                            "bytes/second convertible to double");               \
+  static_assert(std::copy_constructible<Link>, "incision::partition::" fn ": Link must be copy constructible")

@@ -166,8 +166,8 @@ class max_flow {
   /// @throws invalid_argument unless 0 <= rel < 1e-3.
   void set_tie_tolerance(double rel) {
     if (!(rel >= 0.0 && rel < 1e-3))
-      INCISION_THROW(invalid_argument(incision::detail::message(
-          "partition", "max_flow::set_tie_tolerance: need 0 <= rel < 1e-3")));
+      INCISION_THROW(invalid_argument(
+          incision::detail::message("partition", "max_flow::set_tie_tolerance: need 0 <= rel < 1e-3")));
     tie_rel_ = rel;
   }
   /// @brief Side of @p v in the last solve's minimum cut (see file comment).
@@ -177,9 +177,9 @@ class max_flow {
 
   /// @brief What the last solve did, phase by phase (for tests and tuning).
   struct solve_stats {
-    int sweeps = 0;                ///< greedy sweeps run
-    int forest_rounds = 0;         ///< forest pushes run
-    int phases = 0;                ///< blocking-flow phases (0: the heuristics finished)
+    int sweeps = 0;                    ///< greedy sweeps run
+    int forest_rounds = 0;             ///< forest pushes run
+    int phases = 0;                    ///< blocking-flow phases (0: the heuristics finished)
     std::size_t augmenting_paths = 0;  ///< paths augmented by those phases
   };
   [[nodiscard]] const solve_stats& stats() const noexcept { return stats_; }
@@ -196,9 +196,9 @@ class max_flow {
   static constexpr vertex none = std::numeric_limits<vertex>::max();
 
   std::size_t n_ = 0;
-  std::vector<arc_spec> specs_;        // add_arc path only
-  std::vector<std::uint32_t> pos_;     // add_arc path: slot of the forward half of pair i
-  bool dirty_ = false;                 // specs_ not compiled yet
+  std::vector<arc_spec> specs_;     // add_arc path only
+  std::vector<std::uint32_t> pos_;  // add_arc path: slot of the forward half of pair i
+  bool dirty_ = false;              // specs_ not compiled yet
 
   // Every array lives in one allocation, carved by layout(): fewer allocations, and a caller
   // that solves one large graph after another gets the same memory back from the allocator
@@ -206,21 +206,21 @@ class max_flow {
   // when the arc slots are added to a layout with the same vertex count.
   std::unique_ptr<std::byte[]> block_;
   std::size_t block_bytes_ = 0;
-  std::size_t slots_ = 0;              // arc slots in use (2m, and the gaps of a roomed build)
+  std::size_t slots_ = 0;                    // arc slots in use (2m, and the gaps of a roomed build)
   std::size_t laid_n_ = 0, laid_slots_ = 0;  // what the block is carved for
-  std::uint32_t next_slot_ = 0;        // a roomed build: the first slot not given to a vertex
-  bool descending_ = false;            // vertices numbered against the flow (begin_rooms)
-  double* src_ = nullptr;              // terminal capacities as set
+  std::uint32_t next_slot_ = 0;              // a roomed build: the first slot not given to a vertex
+  bool descending_ = false;                  // vertices numbered against the flow (begin_rooms)
+  double* src_ = nullptr;                    // terminal capacities as set
   double* snk_ = nullptr;
-  std::uint32_t* first_ = nullptr;     // n + 1 (degree counts while counting)
-  std::uint32_t* end_ = nullptr;       // end of each vertex's arcs (the fill cursor while building)
-  std::uint32_t* limit_ = nullptr;     // while building: the end of each vertex's counted or roomed slots
+  std::uint32_t* first_ = nullptr;  // n + 1 (degree counts while counting)
+  std::uint32_t* end_ = nullptr;    // end of each vertex's arcs (the fill cursor while building)
+  std::uint32_t* limit_ = nullptr;  // while building: the end of each vertex's counted or roomed slots
   double* excess_ = nullptr;
   double* sink_res_ = nullptr;
-  double* demand_ = nullptr;           // forest push
-  double* res_ = nullptr;              // residual capacity per slot
-  double* cap_ = nullptr;              // original capacity per slot
-  link* links_ = nullptr;              // CSR, 2m
+  double* demand_ = nullptr;  // forest push
+  double* res_ = nullptr;     // residual capacity per slot
+  double* cap_ = nullptr;     // original capacity per slot
+  link* links_ = nullptr;     // CSR, 2m
   std::uint32_t* label_ = nullptr;
   std::uint32_t* current_ = nullptr;
   vertex* queue_ = nullptr;
@@ -320,9 +320,18 @@ inline void max_flow::layout(std::size_t n, std::size_t slots) {
 }
 
 inline max_flow::max_flow(const max_flow& other)
-    : n_(other.n_), specs_(other.specs_), pos_(other.pos_), dirty_(other.dirty_), slots_(other.slots_),
-      laid_n_(other.laid_n_), laid_slots_(other.laid_slots_), next_slot_(other.next_slot_),
-      descending_(other.descending_), value_(other.value_), tie_rel_(other.tie_rel_), stats_(other.stats_) {
+    : n_(other.n_),
+      specs_(other.specs_),
+      pos_(other.pos_),
+      dirty_(other.dirty_),
+      slots_(other.slots_),
+      laid_n_(other.laid_n_),
+      laid_slots_(other.laid_slots_),
+      next_slot_(other.next_slot_),
+      descending_(other.descending_),
+      value_(other.value_),
+      tie_rel_(other.tie_rel_),
+      stats_(other.stats_) {
   if (other.block_) {
     block_ = std::make_unique_for_overwrite<std::byte[]>(other.block_bytes_);
     block_bytes_ = other.block_bytes_;
@@ -376,12 +385,12 @@ inline void max_flow::reserve(std::size_t num_arcs) { specs_.reserve(num_arcs); 
 
 inline max_flow::arc_id max_flow::add_arc(vertex u, vertex v, double cap, double reverse_cap) {
   if (u >= n_ || v >= n_)
-    INCISION_THROW(out_of_range(incision::detail::message(
-        "partition", "max_flow::add_arc: arc " + std::to_string(u) + " -> " + std::to_string(v) +
-                         " names a vertex >= " + std::to_string(n_))));
+    INCISION_THROW(out_of_range(
+        incision::detail::message("partition", "max_flow::add_arc: arc " + std::to_string(u) + " -> " +
+                                                   std::to_string(v) + " names a vertex >= " + std::to_string(n_))));
   if (u == v)
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "max_flow::add_arc: self loop on vertex " + std::to_string(u))));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition", "max_flow::add_arc: self loop on vertex " + std::to_string(u))));
   specs_.push_back(arc_spec{u, v, cap, reverse_cap});
   dirty_ = true;
   return static_cast<arc_id>(specs_.size() - 1);
@@ -449,9 +458,9 @@ inline max_flow::arc_id max_flow::place_arc_unchecked(vertex u, vertex v, double
 
 inline void max_flow::open_vertex_error(vertex v, std::uint32_t room) const {
   if (v >= laid_n_)
-    INCISION_THROW(out_of_range(incision::detail::message(
-        "partition", "max_flow::open_vertex: vertex " + std::to_string(v) + " beyond the " +
-                         std::to_string(laid_n_) + " laid out")));
+    INCISION_THROW(out_of_range(incision::detail::message("partition", "max_flow::open_vertex: vertex " +
+                                                                           std::to_string(v) + " beyond the " +
+                                                                           std::to_string(laid_n_) + " laid out")));
   INCISION_THROW(invalid_argument(incision::detail::message(
       "partition", "max_flow::open_vertex: room for " + std::to_string(room) + " more arc ends, only " +
                        std::to_string(laid_slots_ - next_slot_) + " of max_slots left")));
@@ -460,8 +469,8 @@ inline void max_flow::open_vertex_error(vertex v, std::uint32_t room) const {
 inline void max_flow::place_arc_error(vertex u, vertex v) const {
   const std::string arc = "max_flow::place_arc: arc " + std::to_string(u) + " -> " + std::to_string(v);
   if (u >= n_ || v >= n_)
-    INCISION_THROW(out_of_range(incision::detail::message(
-        "partition", arc + " names a vertex >= " + std::to_string(n_))));
+    INCISION_THROW(
+        out_of_range(incision::detail::message("partition", arc + " names a vertex >= " + std::to_string(n_))));
   if (u == v) INCISION_THROW(invalid_argument(incision::detail::message("partition", arc + ": self loop")));
   const vertex full = end_[u] >= limit_[u] ? u : v;
   INCISION_THROW(invalid_argument(incision::detail::message(

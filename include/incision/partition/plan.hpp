@@ -15,10 +15,10 @@ namespace partition {
 /// @brief A partition of the layers between device and server, with its predicted times.
 struct plan {
   incision::status status = incision::status::ok;
-  std::vector<side> placement;             ///< per layer id
-  std::vector<layer_id> device_layers;     ///< ascending ids
-  std::vector<layer_id> server_layers;     ///< ascending ids
-  std::vector<layer_id> shipped_layers;    ///< device layers whose output is uploaded (each once)
+  std::vector<side> placement;           ///< per layer id
+  std::vector<layer_id> device_layers;   ///< ascending ids
+  std::vector<layer_id> server_layers;   ///< ascending ids
+  std::vector<layer_id> shipped_layers;  ///< device layers whose output is uploaded (each once)
   double shipped_bytes = 0.0;
   double device_time = 0.0;
   double upload_time = 0.0;

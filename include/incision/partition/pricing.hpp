@@ -34,8 +34,7 @@ namespace partition {
 namespace detail {
 
 /// Prices a placement (no feasibility check).
-inline plan price(const layer_graph& g, const cost_table& c, const link_values& l,
-                  std::vector<side> placement) {
+inline plan price(const layer_graph& g, const cost_table& c, const link_values& l, std::vector<side> placement) {
   plan p;
   const std::size_t n = g.size();
   const side* const at = placement.data();
@@ -108,8 +107,7 @@ inline std::size_t first_violation(const layer_graph& g, const std::vector<side>
 /// @throws out_of_range for an unknown id; invalid_argument if the set is infeasible (an input
 /// on the server, or a device layer with a server predecessor; the message names the layer).
 template <class Oracle, class Link>
-plan evaluate(const layer_graph& g, const Oracle& oracle, const Link& link,
-              std::span<const layer_id> device_layers) {
+plan evaluate(const layer_graph& g, const Oracle& oracle, const Link& link, std::span<const layer_id> device_layers) {
   INCISION_PARTITION_CHECK_ORACLE("evaluate", Oracle);
   INCISION_PARTITION_CHECK_LINK("evaluate", Link);
   detail::cost_table c;
@@ -122,10 +120,11 @@ plan evaluate(const layer_graph& g, const Oracle& oracle, const Link& link,
   }
   const std::size_t bad = detail::first_violation(g, placement);
   if (bad != g.size())
-    INCISION_THROW(invalid_argument(incision::detail::message(
-        "partition", "infeasible device set at layer '" + g[static_cast<layer_id>(bad)].name + "' (id " +
-                         std::to_string(bad) + "): inputs must stay on the device and every "
-                         "predecessor of a device layer must be on the device")));
+    INCISION_THROW(invalid_argument(
+        incision::detail::message("partition", "infeasible device set at layer '" + g[static_cast<layer_id>(bad)].name +
+                                                   "' (id " + std::to_string(bad) +
+                                                   "): inputs must stay on the device and every "
+                                                   "predecessor of a device layer must be on the device")));
   return detail::price(g, c, l, std::move(placement));
 }
 

@@ -27,8 +27,8 @@ class table_oracle {
         srv_(server_time.begin(), server_time.end()),
         bytes_(out_bytes.begin(), out_bytes.end()) {
     if (dev_.size() != srv_.size() || dev_.size() != bytes_.size())
-      INCISION_THROW(invalid_argument(incision::detail::message(
-          "partition", "table_oracle: the three tables must have the same length")));
+      INCISION_THROW(invalid_argument(
+          incision::detail::message("partition", "table_oracle: the three tables must have the same length")));
     for (std::size_t i = 0; i < dev_.size(); ++i)
       if (!ok(dev_[i]) || !ok(srv_[i]) || !ok(bytes_[i]))
         INCISION_THROW(invalid_argument(incision::detail::message(
@@ -39,9 +39,7 @@ class table_oracle {
     return table_oracle(g.device_times(), g.server_times(), g.out_bytes());
   }
   [[nodiscard]] std::size_t size() const noexcept { return dev_.size(); }
-  [[nodiscard]] double compute_time(layer_id v, side s) const noexcept {
-    return s == side::device ? dev_[v] : srv_[v];
-  }
+  [[nodiscard]] double compute_time(layer_id v, side s) const noexcept { return s == side::device ? dev_[v] : srv_[v]; }
   [[nodiscard]] double output_bytes(layer_id v) const noexcept { return bytes_[v]; }
 
  private:

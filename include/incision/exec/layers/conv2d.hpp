@@ -93,8 +93,8 @@ inline void im2col(const float* x, std::size_t c, std::size_t h, std::size_t wd,
 #if INCISION_DETAIL_GEMM_AVX2
 // Floats of scratch the implicit path needs: the padded input with k floats of slack, and the
 // output on the padded width.
-constexpr std::size_t implicit_scratch(std::size_t cg, std::size_t h, std::size_t wd, std::size_t kg,
-                                       std::size_t ho, const conv2d_geometry& g) noexcept {
+constexpr std::size_t implicit_scratch(std::size_t cg, std::size_t h, std::size_t wd, std::size_t kg, std::size_t ho,
+                                       const conv2d_geometry& g) noexcept {
   const std::size_t wp = wd + 2 * g.padding;
   return cg * (h + 2 * g.padding) * wp + g.kernel + kg * ho * wp;
 }
@@ -146,8 +146,8 @@ inline void conv2d_with(const tensor& x, const tensor& w, const tensor& b, const
     if (cols.size() < need) cols.resize(need);
     for (std::size_t img = 0; img < n; ++img)
       for (std::size_t grp = 0; grp < g.groups; ++grp)
-        detail::conv2d_implicit(x.data() + (img * c + grp * cg) * h * wd, cg, h, wd, g, w.data() + grp * kg * rows,
-                                kg, b.size() != 0 ? b.data() + grp * kg : nullptr, ho, wo,
+        detail::conv2d_implicit(x.data() + (img * c + grp * cg) * h * wd, cg, h, wd, g, w.data() + grp * kg * rows, kg,
+                                b.size() != 0 ? b.data() + grp * kg : nullptr, ho, wo,
                                 y.data() + (img * k_out + grp * kg) * pixels, cols.data());
     return;
   }
