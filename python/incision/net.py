@@ -12,7 +12,7 @@ is one, else ``python -m incision edge``), then run the device loop against it:
     with inet.EdgeServer(net) as server:                       # port=0: a free port
         link = inet.TcpLink(server.port, net)                  # the handshake names net's fingerprint
         learner = inc.MuLinUCB(*ie.make_arms(g, bmap))
-        loop = ie.OnlineLoop(net, learner, ie.SimLink(ie.BandwidthTrace.constant(5e6)), bmap, g, edge=link)
+        loop = ie.OnlineLoop(net, learner, None, bmap, g, edge=link)   # the TcpLink carries the frames
         records = loop.run(100)                                # records["edge"]: served by the edge
 
 Any backend the loop takes can be served, a Python object included (incision.torch's

@@ -46,23 +46,64 @@ struct prefetched_learner {
   }
 };
 
-using loop_type = ie::online_loop<prefetched_learner, any_backend, any_backend>;
+/// The operations of an offload link (offload_link.hpp) behind virtual calls, with the loop's
+/// server switch: one loop type offloads through the simulated link or to an edge over TCP.
+struct link_iface {
+  virtual ~link_iface() = default;
+  virtual ie::offload_result offload(const ie::offload_request& r, ie::tensor_list& outputs) = 0;
+  virtual void set_server_available(bool up) noexcept = 0;
+};
 
-/// A bound OnlineLoop: the C++ loop over a backend (the CPU network or a Python object) and a
-/// link (kept alive through the Python references), the server part on the device or on an
-/// edge (remote_server over a TcpLink), the Python learner, and the loop's own lock.
+/// A non-owning handle that models offload_link over any link_iface.
+struct any_link {
+  link_iface* impl = nullptr;
+  ie::offload_result offload(const ie::offload_request& r, ie::tensor_list& outputs) {
+    return impl->offload(r, outputs);
+  }
+  void set_server_available(bool up) noexcept { impl->set_server_available(up); }
+};
+static_assert(ie::offload_link<any_link>);
+
+/// The simulated link in front of the local server part (the device's own backend).
+struct sim_link_model final : link_iface {
+  sim_link_model(ie::sim_link& l, any_backend& server) : s(l, server) {}
+  ie::sim_offload<any_backend> s;
+  ie::offload_result offload(const ie::offload_request& r, ie::tensor_list& outputs) override {
+    return s.offload(r, outputs);
+  }
+  void set_server_available(bool up) noexcept override { s.set_server_available(up); }
+};
+
+#if defined(INCISION_PY_HAVE_NET)
+/// An edge over TCP; taken away, frames fall back at once without touching the connection.
+struct tcp_link_model final : link_iface {
+  explicit tcp_link_model(ie::tcp_link& l) : link(l) {}
+  ie::tcp_link& link;
+  bool up = true;
+  ie::offload_result offload(const ie::offload_request& r, ie::tensor_list& outputs) override {
+    if (!up) return {};  // not delivered, given up at once
+    return link.offload(r, outputs);
+  }
+  void set_server_available(bool u) noexcept override { up = u; }
+};
+#endif
+
+using loop_type = ie::online_loop<prefetched_learner, any_backend, any_backend, any_link>;
+
+/// A bound OnlineLoop: the C++ loop over a backend (the CPU network or a Python object) and an
+/// offload link (a SimLink in front of the device's own backend, or a TcpLink to an edge; kept
+/// alive through the Python references), the Python learner, and the loop's own lock.
 /// Members are destroyed bottom up: the loop before what it references.
 struct py_loop {
   py::object net_ref, link_ref, edge_ref, learner;
   resolved_backend device;  // the network, or a py_backend
   any_backend device_any;
-  std::unique_ptr<py_link> own_link;  // an ideal link when only an edge carries the frames
   py_link* link = nullptr;
-  std::unique_ptr<backend_iface> server_impl;  // remote_server over the edge
-  any_backend server_any;
 #if defined(INCISION_PY_HAVE_NET)
   py_tcp_link* edge = nullptr;
 #endif
+  std::unique_ptr<link_iface> link_impl;
+  any_link link_any;
   std::vector<object_mutex*> frame_locks;  // taken around each frame (GIL released)
   prefetched_learner adaptor;
   std::unique_ptr<loop_type> loop;
@@ -524,14 +565,17 @@ original as ``__cause__``; a result of the wrong count, dtype or shape is a Valu
 ``learner``: any object with ``select(key_frame) -> int`` and ``update(arm, delay)``, e.g.
 incision.MuLinUCB over make_arms(...) or incision.exec.LinUCBCutLearner. It is called with the
 GIL held and outside the network's and link's locks; compute runs with the GIL released.
-``link``: the SimLink that models the uplink's delivery times (None with an edge: an ideal
-link, so transfer_time is 0 and the TCP round trip shows in server_time when measured).
+``link``: the SimLink that carries the cut to the server part, run on the device's own
+backend (None with an edge).
 ``candidates``: 'chain', a BandwidthMap, or a sequence of Plans / ascending id lists.
 ``profile``: the profiled LayerGraph (required for timing='modeled', whose compute times are the
 profile's sums: deterministic). ``timing='measured'`` times the parts with a steady clock.
-``edge``: an incision.net.TcpLink: the server part then runs on that edge server, and on the
-device whenever the edge does not deliver within the link's own deadline (wall clock), so no
-frame is lost; records then also carry ``edge`` and ``edge_server_time``.
+``edge``: an incision.net.TcpLink (with ``link=None``): each offloaded frame's server part
+runs on that edge server; when the edge does not deliver by the frame's deadline (the earlier of
+``deadline`` and the TcpLink's), refuses it or is unreachable, the device completes the frame
+itself (``fallback``), so no frame is lost. transfer_time and server_time are then the real
+round trip and the edge's reported compute time (modeled timing replaces the compute times
+only); records also carry ``edge`` and ``edge_server_time``.
 The loop keeps the network, the link and the edge alive; it must not be driven from inside its
 learner.)doc")
       .def(
@@ -561,30 +605,24 @@ learner.)doc")
               if (!py::isinstance<py_tcp_link>(edge))
                 throw_exec("OnlineLoop: edge must be an incision.net.TcpLink, got " +
                            py::str(py::type::handle_of(edge).attr("__name__")).cast<std::string>());
+              if (!link.is_none())
+                throw_exec("OnlineLoop: with an edge the TcpLink carries the frames: pass link=None");
               self->edge = &edge.cast<py_tcp_link&>();
-              self->server_impl =
-                  std::make_unique<backend_model<ie::remote_server<any_backend>>>(self->device_any, self->edge->link);
-              self->server_any.impl = self->server_impl.get();
+              self->link_impl = std::make_unique<tcp_link_model>(self->edge->link);
 #else
-               throw_exec("OnlineLoop: edge needs incision.net, which this build lacks (no Asio: apt-get install "
-                          "libasio-dev and reinstall incision)");
+              throw_exec("OnlineLoop: edge needs incision.net, which this build lacks (no Asio: apt-get install "
+                         "libasio-dev and reinstall incision)");
 #endif
             } else {
-              self->server_any = self->device_any;
-            }
-            if (link.is_none()) {
-              if (edge.is_none()) throw_exec("OnlineLoop: link must be a SimLink (None only with an edge)");
-              self->own_link = std::make_unique<py_link>(
-                  ie::sim_link(ie::bandwidth_trace::constant(std::numeric_limits<double>::max())));
-              self->link = self->own_link.get();
-            } else {
               if (!py::isinstance<py_link>(link))
-                throw_exec("OnlineLoop: link must be a SimLink, got " +
+                throw_exec("OnlineLoop: link must be a SimLink (or None with an edge), got " +
                            py::str(py::type::handle_of(link).attr("__name__")).cast<std::string>());
               self->link = &link.cast<py_link&>();
+              self->link_impl = std::make_unique<sim_link_model>(self->link->obj, self->device_any);
             }
+            self->link_any.impl = self->link_impl.get();
             if (self->device.net != nullptr) self->frame_locks.push_back(&self->device.net->m);
-            self->frame_locks.push_back(&self->link->m);
+            if (self->link != nullptr) self->frame_locks.push_back(&self->link->m);
 #if defined(INCISION_PY_HAVE_NET)
             if (self->edge != nullptr) self->frame_locks.push_back(&self->edge->m);
 #endif
@@ -607,8 +645,8 @@ learner.)doc")
             }
             {
               object_lock lock(self->frame_locks);
-              self->loop = std::make_unique<loop_type>(self->adaptor, self->device_any, self->server_any,
-                                                       self->link->obj, std::move(cands), std::move(g), o);
+              self->loop = std::make_unique<loop_type>(self->adaptor, self->device_any, self->link_any,
+                                                       std::move(cands), std::move(g), o);
             }
             self->key_frame_every = key_frame_every;
             self->net_ref = std::move(network);
@@ -726,9 +764,9 @@ the same input each frame. Returns per-frame records as numpy arrays in a dict: 
 start, device_time, transfer_time (inf: never delivered), server_time, fallback_time, latency,
 shipped_bytes (seconds, bytes), offloaded, fallback (bool), and output_error (max |output -
 unsplit output|, 0 when the frame reproduced the unsplit run; inf for another count or shape).
-With an edge also ``edge`` (bool: the edge computed the server part; an offloaded frame
-without it was completed on the device) and ``edge_server_time`` (the edge's own compute
-time, NaN when it did not serve). If the learner or a Python backend raises, the frames before
+With an edge also ``edge`` (bool: the edge delivered the server part; an offloaded frame
+without it fell back to the device) and ``edge_server_time`` (the compute time the edge
+reported, NaN when it did not deliver). If the learner or a Python backend raises, the frames before
 stay counted and learnt from.)doc")
       .def_property(
           "server_available",

@@ -5,9 +5,10 @@ import gc
 import socket
 import time
 
-import incision as inc
 import numpy as np
 import pytest
+
+import incision as inc
 
 ie = pytest.importorskip("incision.exec", reason="incision.exec needs xtensor in the build")
 inet = pytest.importorskip("incision.net", reason="incision.net needs standalone Asio in the build")
@@ -130,40 +131,68 @@ def test_the_handshake_tells_two_models_apart():
 # ---- the device loop over TCP -------------------------------------------------------------------------
 
 
-def test_the_loop_over_tcp_learns_the_same_cut_as_over_the_simulated_link():
-    net = ie.example_network("inception", seed=1)
-    g = _modeled_profile(net)
-    bmap = inc.BandwidthMap(g, 1e3, 1e9)
-    cands = ie.map_candidates(bmap)
+def _slow_device_profile(net):
+    """A device far slower than the edge (milliseconds per frame), so the best cut stands clear of the loopback's
+    wire time and its noise (deterministic: modeled from MACs)."""
+    g = net.graph
+    for v, macs in enumerate(g.macs):
+        g.set_costs(v, 2e-4 + float(macs) * 2e-8, 1e-5 + float(macs) * 1e-10, g.out_bytes[v])
+    return g
+
+
+def test_the_loop_over_tcp_learns_the_cut_the_simulated_link_learns_at_the_same_rate():
+    net = ie.example_network("resnet", seed=5)
+    g = _slow_device_profile(net)
+    # chain cuts at the block boundaries: the input, after each residual join, all on the device
+    cands = [d for d in ie.chain_candidates(g) if len(d) in (1, len(g)) or len(g.successors(d[-1])) == 2]
+    assert len(cands) >= 4
+    x = np.random.default_rng(1).uniform(-1, 1, net.input_shape).astype(np.float32)
+    # each candidate's modeled latency over a simulated link: device + shipped bytes / rate + latency + server
+    rate, latency = 1e9, 1e-4
+    per_arm = []
+    for a in range(len(cands)):
+        r = ie.OnlineLoop(net, FixedLearner(a), ie.SimLink(ie.BandwidthTrace.constant(rate, latency)), cands, g,
+                          timing="modeled").run(1, x)
+        per_arm.append((r["device_time"][0], r["server_time"][0], r["shipped_bytes"][0], r["offloaded"][0]))
+
+    def modeled(rate, latency):
+        return [dev + srv + (b / rate + latency if off else 0.0) for dev, srv, b, off in per_arm]
+
+    oracle = int(np.argmin(modeled(rate, latency)))
+    # loopback carries hundreds of MB/s to GB/s in 10 us to 1 ms: the best cut must lead over that whole range
+    for r in (2e8, 1e9, 1e10):
+        for lat in (1e-5, 1e-4, 1e-3):
+            t = modeled(r, lat)
+            assert all(t[a] > t[oracle] + 1e-3 for a in range(len(t)) if a != oracle)
     contexts, front = ie.make_arms(g, cands)
-    levels = [5e7, 2e4, 5e7]
-    trace = ie.BandwidthTrace([0.0, 20.0, 40.0], levels)
-    opts = dict(timing="modeled", frame_interval=0.05, deadline=5.0)
-    sim = ie.OnlineLoop(net, inc.MuLinUCB(contexts, front, alpha=1e-3, window=60), ie.SimLink(trace), bmap, g,
-                        **opts)
+    opts = dict(timing="modeled", frame_interval=0.05, deadline=1.0)  # compute times modeled; TCP's wire time real
+    l_sim = inc.MuLinUCB(contexts, front, alpha=0.01, window=60, initial_horizon=60)
+    l_tcp = inc.MuLinUCB(contexts, front, alpha=0.01, window=60, initial_horizon=60)
+    sim = ie.OnlineLoop(net, l_sim, ie.SimLink(ie.BandwidthTrace.constant(rate, latency)), cands, g, **opts)
     with inet.EdgeServer(net) as srv:
-        link = inet.TcpLink(srv.port, net, deadline=5.0)
-        tcp = ie.OnlineLoop(net, inc.MuLinUCB(contexts, front, alpha=1e-3, window=60), ie.SimLink(trace), bmap, g,
-                            edge=link, **opts)
-        r_sim, r_tcp = sim.run(1200), tcp.run(1200)
+        link = inet.TcpLink(srv.port, net)
+        tcp = ie.OnlineLoop(net, l_tcp, None, cands, g, edge=link, **opts)
+        hits = {"sim": [], "tcp": []}
+        recs = []
+        for _ in range(160):  # frame by frame, to see which choices were forced samples
+            for name, loop, learner in (("sim", sim, l_sim), ("tcp", tcp, l_tcp)):
+                r = loop.run(1, x)
+                if name == "tcp":
+                    recs.append(r)
+                if not learner.last_forced:
+                    hits[name].append(r["arm"][0] == oracle)
         served = srv.stats["served"]
-    np.testing.assert_array_equal(r_tcp["arm"], r_sim["arm"])  # the same delays reach the learner, frame by frame
-    for key in ("latency", "transfer_time", "server_time", "shipped_bytes", "offloaded", "fallback"):
-        np.testing.assert_array_equal(r_tcp[key], r_sim[key])
-    assert np.all(r_tcp["output_error"] == 0.0) and np.all(r_sim["output_error"] == 0.0)
-    # every offloaded frame's server part ran on the edge, which reported its compute time
+    r_tcp = {k: np.concatenate([r[k] for r in recs]) for k in recs[0]}
+    assert np.all(r_tcp["output_error"] == 0.0) and not np.any(r_tcp["fallback"])
     np.testing.assert_array_equal(r_tcp["edge"], r_tcp["offloaded"])
-    assert served == int(r_tcp["offloaded"].sum()) > 0 and link.stats["offloaded"] == served
-    assert np.all(r_tcp["edge_server_time"][r_tcp["edge"]] > 0.0)
-    assert np.all(np.isnan(r_tcp["edge_server_time"][~r_tcp["edge"]]))
-    # and what both learnt follows the oracle across the switch
-    oracle = [min(range(len(cands)), key=lambda a: inc.evaluate(g, cands[a], b).latency) for b in levels]
-    assert oracle[0] != oracle[1]
-    seg = np.searchsorted([20.0, 40.0], r_tcp["start"], side="right")
-    for s, b in enumerate(levels):
-        tail = r_tcp["arm"][seg == s][-60:]
-        best = inc.evaluate(g, cands[oracle[s]], b).latency
-        assert np.median([inc.evaluate(g, cands[a], b).latency for a in tail]) <= 1.25 * best
+    off = r_tcp["offloaded"]
+    assert served == int(off.sum()) > 0 and link.stats["offloaded"] == served
+    # the wire time is real: small on loopback, and the edge reported its compute time
+    assert np.all(r_tcp["transfer_time"][off] < 0.5) and np.all(r_tcp["shipped_bytes"][off] > 0)
+    assert np.all(r_tcp["edge_server_time"][off] > 0.0) and np.all(np.isnan(r_tcp["edge_server_time"][~off]))
+    for name in ("sim", "tcp"):  # the end of the run: at least 90% of the unforced choices are the oracle's cut
+        tail = hits[name][-60:]
+        assert len(tail) > 30 and sum(tail) >= 0.9 * len(tail), (name, oracle, tail)
 
 
 def _edge_kinds():
@@ -187,7 +216,7 @@ def test_killing_the_edge_process_loses_no_frame_and_offloading_resumes_after_a_
         assert np.all(r["edge"]) and np.all(r["output_error"] == 0.0)
         proc.kill()  # mid-stream, as a crash
         r = loop.run(5)
-        assert np.all(r["output_error"] == 0.0) and not np.any(r["edge"])
+        assert np.all(r["output_error"] == 0.0) and not np.any(r["edge"]) and np.all(r["fallback"])
         assert link.stats["late"] == 0  # nobody waited for the deadline: the closed stream was seen at once
         assert not link.connected
         proc.start()  # the same port
@@ -311,6 +340,7 @@ def test_a_python_backend_that_fails_on_the_edge_costs_a_frame_not_the_server():
         loop = ie.OnlineLoop(net, FixedLearner(len(cands) // 2), None, cands, edge=link)
         r = loop.run(4)
         assert np.all(r["output_error"] == 0.0) and not np.any(r["edge"])  # each frame completed on the device
+        assert np.all(r["fallback"])
         assert srv.stats["failed"] == 4 and link.stats["refused"] == 4 and link.connected
         bad.fault = None
         r = loop.run(3)
@@ -335,3 +365,5 @@ def test_python_backend_contract_errors_name_the_problem():
         ie.OnlineLoop(net, FixedLearner(0), None)
     with pytest.raises(ValueError, match="edge must be an incision.net.TcpLink"):
         ie.OnlineLoop(net, FixedLearner(0), None, edge=object())
+    with pytest.raises(ValueError, match="pass link=None"):
+        ie.OnlineLoop(net, FixedLearner(0), ie.SimLink(ie.BandwidthTrace.constant(1e6)), edge=inet.TcpLink(1, net))

@@ -1,9 +1,10 @@
 """incision.torch as an executor backend: a traced torchvision resnet18 (random weights, no download) split by
 the C++ loop and served by an in-process edge server over loopback TCP."""
 
-import incision as inc
 import numpy as np
 import pytest
+
+import incision as inc
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
@@ -57,7 +58,7 @@ def test_split_outputs_equal_the_unsplit_model_at_every_plan_of_the_bandwidth_ma
     np.testing.assert_allclose(ie.run(backend, x), y, rtol=1e-5, atol=1e-5)
 
 
-def test_the_torch_loop_runs_over_the_simulated_link_and_over_tcp_with_the_same_choices(resnet):
+def test_the_torch_loop_runs_over_the_simulated_link_and_over_tcp(resnet):
     _, tm, x, _ = resnet
     backend = tm.backend()
     bmap = inc.BandwidthMap(tm.graph, 1e3, 1e11)
@@ -72,11 +73,12 @@ def test_the_torch_loop_runs_over_the_simulated_link_and_over_tcp_with_the_same_
     assert server_backend.fingerprint == backend.fingerprint
     with inet.EdgeServer(server_backend) as srv:
         link = inet.TcpLink(srv.port, backend, deadline=30.0)
-        tcp = ie.OnlineLoop(backend, inc.MuLinUCB(contexts, front, alpha=0.01), ie.SimLink(trace), bmap, tm.graph,
+        tcp = ie.OnlineLoop(backend, inc.MuLinUCB(contexts, front, alpha=0.01), None, bmap, tm.graph,
                             edge=link, **opts)
         r_tcp = tcp.run(24, x)
         assert srv.stats["served"] == int(r_tcp["offloaded"].sum()) > 0
-    np.testing.assert_array_equal(r_tcp["arm"], r_sim["arm"])
+    # the learner saw the real wire over TCP (modeled compute times): both loops offload, the edge served all
+    assert r_sim["offloaded"].any() and not r_tcp["fallback"].any()
     np.testing.assert_array_equal(r_tcp["edge"], r_tcp["offloaded"])
     assert np.all(r_sim["output_error"] <= 1e-5) and np.all(r_tcp["output_error"] <= 1e-5)
     # measured timing over the edge, every plan in turn: the outputs are the model's at each cut

@@ -158,14 +158,17 @@ class OnlineLoop:
     ``learner``: any object with ``select(key_frame) -> int`` and ``update(arm, delay)``, e.g.
     incision.MuLinUCB over make_arms(...) or incision.exec.LinUCBCutLearner. It is called with the
     GIL held and outside the network's and link's locks; compute runs with the GIL released.
-    ``link``: the SimLink that models the uplink's delivery times (None with an edge: an ideal
-    link, so transfer_time is 0 and the TCP round trip shows in server_time when measured).
+    ``link``: the SimLink that carries the cut to the server part, run on the device's own
+    backend (None with an edge).
     ``candidates``: 'chain', a BandwidthMap, or a sequence of Plans / ascending id lists.
     ``profile``: the profiled LayerGraph (required for timing='modeled', whose compute times are the
     profile's sums: deterministic). ``timing='measured'`` times the parts with a steady clock.
-    ``edge``: an incision.net.TcpLink: the server part then runs on that edge server, and on the
-    device whenever the edge does not deliver within the link's own deadline (wall clock), so no
-    frame is lost; records then also carry ``edge`` and ``edge_server_time``.
+    ``edge``: an incision.net.TcpLink (with ``link=None``): each offloaded frame's server part
+    runs on that edge server; when the edge does not deliver by the frame's deadline (the earlier of
+    ``deadline`` and the TcpLink's), refuses it or is unreachable, the device completes the frame
+    itself (``fallback``), so no frame is lost. transfer_time and server_time are then the real
+    round trip and the edge's reported compute time (modeled timing replaces the compute times
+    only); records also carry ``edge`` and ``edge_server_time``.
     The loop keeps the network, the link and the edge alive; it must not be driven from inside its
     learner.
     """
@@ -180,9 +183,9 @@ class OnlineLoop:
         start, device_time, transfer_time (inf: never delivered), server_time, fallback_time, latency,
         shipped_bytes (seconds, bytes), offloaded, fallback (bool), and output_error (max |output -
         unsplit output|, 0 when the frame reproduced the unsplit run; inf for another count or shape).
-        With an edge also ``edge`` (bool: the edge computed the server part; an offloaded frame
-        without it was completed on the device) and ``edge_server_time`` (the edge's own compute
-        time, NaN when it did not serve). If the learner or a Python backend raises, the frames before
+        With an edge also ``edge`` (bool: the edge delivered the server part; an offloaded frame
+        without it fell back to the device) and ``edge_server_time`` (the compute time the edge
+        reported, NaN when it did not deliver). If the learner or a Python backend raises, the frames before
         stay counted and learnt from.
         """
     @property
