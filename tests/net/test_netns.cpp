@@ -115,7 +115,8 @@ TEST_CASE("net: in network namespaces shaped at the DADS uplink levels, transfer
     const double rate = lv.mbit * 1e6 / 8;
     // two probes of the 12 kB arm: measured transfer vs the shaped rate. The token bucket lets up
     // to its burst through at once (a full bucket after an idle spell), so the time lies between
-    // (bytes - burst) / rate and bytes / rate, bytes counting the headers; 15% and 5 ms of room for noise (a shared machine).
+    // (bytes - burst) / rate and bytes / rate, bytes counting the headers; 15% and 5 ms of room
+    // for noise (a shared machine).
     for (int i = 0; i < 2; ++i) {
       ie::tensor_list cut, reply;
       device.run_device(cands[0], x, cut);
