@@ -43,9 +43,12 @@ struct linucb_family {
   static learner_variant<linucb_family> make(std::size_t dim, double alpha, double reg, std::optional<double> gamma,
                                              std::optional<std::size_t> window) {
     switch (policy_of(gamma, window)) {
-      case stats_policy::discounted: return ib::linucb<dyn, disc_stats>(disc_stats(dim, reg, *gamma), alpha);
-      case stats_policy::window: return ib::linucb<dyn, win_stats>(win_stats(dim, reg, *window), alpha);
-      case stats_policy::ridge: break;
+      case stats_policy::discounted:
+        return ib::linucb<dyn, disc_stats>(disc_stats(dim, reg, *gamma), alpha);
+      case stats_policy::window:
+        return ib::linucb<dyn, win_stats>(win_stats(dim, reg, *window), alpha);
+      case stats_policy::ridge:
+        break;
     }
     return ib::linucb<dyn, plain_stats>(dim, alpha, reg);
   }
@@ -70,7 +73,8 @@ struct disjoint_family {
         return ib::disjoint_linucb<dyn, disc_stats>(n_arms, disc_stats(dim, reg, *gamma), alpha);
       case stats_policy::window:
         return ib::disjoint_linucb<dyn, win_stats>(n_arms, win_stats(dim, reg, *window), alpha);
-      case stats_policy::ridge: break;
+      case stats_policy::ridge:
+        break;
     }
     return ib::disjoint_linucb<dyn, plain_stats>(n_arms, dim, alpha, reg);
   }
@@ -112,14 +116,15 @@ struct mu_family {
         return ib::mu_linucb<dyn, disc_stats>(contexts, front, disc_stats(d, reg, *gamma), o);
       case stats_policy::window:
         return ib::mu_linucb<dyn, win_stats>(contexts, front, win_stats(d, reg, *window), o);
-      case stats_policy::ridge: break;
+      case stats_policy::ridge:
+        break;
     }
     return ib::mu_linucb<dyn, plain_stats>(contexts, front, o);
   }
   template <class L>
   static std::string repr(const L& p, const char* policy) {
-    return "MuLinUCB(n_arms=" + std::to_string(p.n_arms()) + ", dim=" + std::to_string(p.dim()) +
-           ", policy=" + policy + ", n_frames=" + std::to_string(p.n_frames()) + ")";
+    return "MuLinUCB(n_arms=" + std::to_string(p.n_arms()) + ", dim=" + std::to_string(p.dim()) + ", policy=" + policy +
+           ", n_frames=" + std::to_string(p.n_frames()) + ")";
   }
 };
 
@@ -216,14 +221,13 @@ sliding window.)doc");
           py::arg("contexts"), py::arg("rewards"),
           "Runs a whole stream in C++: at frame t choose among contexts[t] (K, d), observe rewards[t, a]. "
           "Returns the chosen arms. All or nothing: non-finite input raises before any update.")
-      .def_property(
-          "alpha", INCISION_PY_GET(py_linucb, p.alpha()),
-          [](py_linucb& self, double a) {
-            self.write([&](auto& p) {
-              p.set_alpha(a);
-              return 0;
-            });
-          })
+      .def_property("alpha", INCISION_PY_GET(py_linucb, p.alpha()),
+                    [](py_linucb& self, double a) {
+                      self.write([&](auto& p) {
+                        p.set_alpha(a);
+                        return 0;
+                      });
+                    })
       .def_property_readonly("dim", INCISION_PY_GET(py_linucb, p.dim()))
       .def_property_readonly("theta", INCISION_PY_GET(py_linucb, Eigen::VectorXd(p.stats().theta())))
       .def_property_readonly("inverse", INCISION_PY_GET(py_linucb, Eigen::MatrixXd(p.stats().inverse())), "A^-1")
@@ -272,7 +276,8 @@ Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
           py::arg("arm"), py::arg("x"), py::arg("reward"))
       .def(
           "run",
-          [](py_disjoint& self, const Eigen::Ref<const row_matrix>& contexts, const Eigen::Ref<const row_matrix>& rewards) {
+          [](py_disjoint& self, const Eigen::Ref<const row_matrix>& contexts,
+             const Eigen::Ref<const row_matrix>& rewards) {
             // The Refs view the callers' arrays (or the argument casters' converted copies): both outlive the call.
             index_vector arms(contexts.rows());
             self.transact([&](auto& p) {
@@ -299,14 +304,13 @@ Disjoint LinUCB: one ridge model per arm (Li et al., WWW 2010, Algorithm 1).
           py::arg("contexts"), py::arg("rewards"),
           "Runs a whole stream in C++ (contexts (T, d), rewards (T, n_arms)); returns the chosen arms. "
           "All or nothing: non-finite input raises before any update.")
-      .def_property(
-          "alpha", INCISION_PY_GET(py_disjoint, p.alpha()),
-          [](py_disjoint& self, double a) {
-            self.write([&](auto& p) {
-              p.set_alpha(a);
-              return 0;
-            });
-          })
+      .def_property("alpha", INCISION_PY_GET(py_disjoint, p.alpha()),
+                    [](py_disjoint& self, double a) {
+                      self.write([&](auto& p) {
+                        p.set_alpha(a);
+                        return 0;
+                      });
+                    })
       .def_property_readonly("n_arms", INCISION_PY_GET(py_disjoint, p.n_arms()))
       .def_property_readonly("dim", INCISION_PY_GET(py_disjoint, p.dim()))
       .def(
@@ -355,16 +359,17 @@ random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw co
           py::arg("scaling") = scaling_name(defaults.scaling), py::arg("mu") = defaults.mu,
           py::arg("initial_horizon") = defaults.initial_horizon, py::arg("delta") = defaults.delta,
           py::arg("c_noise") = defaults.c_noise, py::arg("c_theta") = defaults.c_theta,
-          py::arg("l_key") = defaults.l_key, py::arg("l_nonkey") = defaults.l_nonkey,
-          py::arg("alpha") = defaults.alpha, py::arg("forced_sampling") = defaults.forced_sampling,
-          py::arg("arm_cache") = defaults.arm_cache, py::arg("gamma") = py::none(), py::arg("window") = py::none())
+          py::arg("l_key") = defaults.l_key, py::arg("l_nonkey") = defaults.l_nonkey, py::arg("alpha") = defaults.alpha,
+          py::arg("forced_sampling") = defaults.forced_sampling, py::arg("arm_cache") = defaults.arm_cache,
+          py::arg("gamma") = py::none(), py::arg("window") = py::none())
       .def(
-          "select", [](py_mu& self, bool key_frame) { return self.write([&](auto& p) { return p.select(key_frame); }); },
+          "select",
+          [](py_mu& self, bool key_frame) { return self.write([&](auto& p) { return p.select(key_frame); }); },
           py::arg("key_frame") = false, "Next frame's cut.")
       .def(
           "select_weighted",
-          [](py_mu& self, double L) { return self.write([&](auto& p) { return p.select_weighted(L); }); },
-          py::arg("L"), "Next frame's cut with an explicit key-frame weight L in [0, 1).")
+          [](py_mu& self, double L) { return self.write([&](auto& p) { return p.select_weighted(L); }); }, py::arg("L"),
+          "Next frame's cut with an explicit key-frame weight L in [0, 1).")
       .def(
           "update",
           [](py_mu& self, std::size_t arm, double delay) {
@@ -375,7 +380,8 @@ random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw co
           },
           py::arg("arm"), py::arg("offload_delay"))
       .def(
-          "estimates", [](const py_mu& self, double L) { return self.read([&](const auto& p) { return p.estimates(L); }); },
+          "estimates",
+          [](const py_mu& self, double L) { return self.read([&](const auto& p) { return p.estimates(L); }); },
           py::arg("L") = 0.2, "Current delay estimates (lower confidence bounds) per arm.")
       .def(
           "run",
@@ -384,9 +390,8 @@ random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw co
             // key_weight is an owned copy: an optional Ref would view a conversion freed after loading.
             index_vector arms(offload_delays.rows());
             const Eigen::VectorXd empty;
-            const auto s = self.transact([&](auto& p) {
-              return ib::simulate_table(p, offload_delays, key_weight ? *key_weight : empty, arms);
-            });
+            const auto s = self.transact(
+                [&](auto& p) { return ib::simulate_table(p, offload_delays, key_weight ? *key_weight : empty, arms); });
             return py::make_tuple(arms, summary_dict(s));
           },
           py::arg("offload_delays"), py::arg("key_weight") = py::none(),
@@ -440,7 +445,9 @@ random diagonal, ``scaling='column_max'`` feature scaling (``'none'`` for raw co
           py::arg("arm"))
       .def(
           "is_local_arm",
-          [](const py_mu& self, std::size_t arm) { return self.read([&](const auto& p) { return p.is_local_arm(arm); }); },
+          [](const py_mu& self, std::size_t arm) {
+            return self.read([&](const auto& p) { return p.is_local_arm(arm); });
+          },
           py::arg("arm"))
       .def(
           "set_prior",

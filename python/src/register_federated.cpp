@@ -61,9 +61,10 @@ void register_federated(py::module_& m) {
       "Raises ValueError on bytes that are not a valid message.");
 
   static const std::string aggregator_doc =
-      std::string("Edge-side FedLinUCB-DW aggregator: pooled statistics per device type.\n\n"
-                  "Speaks bytes only: handle(message) -> reply, so the same object serves devices\n"
-                  "in one process or behind any transport.") +
+      std::string(
+          "Edge-side FedLinUCB-DW aggregator: pooled statistics per device type.\n\n"
+          "Speaks bytes only: handle(message) -> reply, so the same object serves devices\n"
+          "in one process or behind any transport.") +
       threading_doc;
   const fed::fed_aggregator_options caps{};  // the Python defaults are the C++ ones
   py::class_<py_aggregator>(m, "FedAggregator", aggregator_doc.c_str())
@@ -146,16 +147,18 @@ void register_federated(py::module_& m) {
             return to_py_bytes(locked<py_aggregator>(&fed::fed_aggregator::broadcast)(a, g));
           },
           py::arg("group"), "A download of the group for all its members. IndexError if unknown.")
-      .def_property_readonly("traffic",
-                             [](const py_aggregator& a) {
-                               return incision_py::traffic_dict(locked<py_aggregator>(&fed::fed_aggregator::traffic)(a));
-                             })
+      .def_property_readonly(
+          "traffic",
+          [](const py_aggregator& a) {
+            return incision_py::traffic_dict(locked<py_aggregator>(&fed::fed_aggregator::traffic)(a));
+          })
       .def_property_readonly("memory_bytes", locked<py_aggregator>(&fed::fed_aggregator::memory_bytes),
                              "Estimated bytes held for groups and devices; never above the memory_budget.")
-      .def_property_readonly("options",
-                             [](const py_aggregator& a) {
-                               return incision_py::options_dict(locked<py_aggregator>(&fed::fed_aggregator::options)(a));
-                             })
+      .def_property_readonly(
+          "options",
+          [](const py_aggregator& a) {
+            return incision_py::options_dict(locked<py_aggregator>(&fed::fed_aggregator::options)(a));
+          })
       .def_property_readonly("n_groups", locked<py_aggregator>(&fed::fed_aggregator::n_groups))
       .def_property_readonly("n_devices", locked<py_aggregator>(&fed::fed_aggregator::n_devices))
       .def("group_names", locked<py_aggregator>(&fed::fed_aggregator::group_names))
@@ -168,50 +171,51 @@ void register_federated(py::module_& m) {
       .def("group_size", locked<py_aggregator>(&fed::fed_aggregator::group_size), py::arg("group"));
 
   static const std::string device_doc =
-      std::string("FedLinUCB-DW device learner (CANS): muLinUCB on its group's pooled statistics,\n"
-                  "a bounded fading warm start from offline experience, and an O(d^2) log-det upload\n"
-                  "trigger. Messages are bytes (hello, make_upload -> edge; receive <- edge).") +
+      std::string(
+          "FedLinUCB-DW device learner (CANS): muLinUCB on its group's pooled statistics,\n"
+          "a bounded fading warm start from offline experience, and an O(d^2) log-det upload\n"
+          "trigger. Messages are bytes (hello, make_upload -> edge; receive <- edge).") +
       threading_doc;
   const fed::fed_linucb_dw_options defaults{};  // the Python defaults are the C++ ones
   py::class_<py_device>(m, "FedLinUCBDW", device_doc.c_str())
-      .def(py::init([](std::uint64_t device_id, const std::string& group, const Eigen::Ref<const row_matrix>& contexts,
-                       const Eigen::Ref<const Eigen::VectorXd>& front_delay, double upload_threshold,
-                       double warm_weight, double warm_max_rows, double warm_half_life, double reg,
-                       const std::string& scaling, double mu, std::uint64_t initial_horizon, double delta,
-                       double c_noise, double c_theta, double l_key, double l_nonkey, std::optional<double> alpha,
-                       bool forced_sampling) {
-             fed::fed_linucb_dw_options o;
-             o.upload_threshold = upload_threshold;
-             o.warm_weight = warm_weight;
-             o.warm_max_rows = warm_max_rows;
-             o.warm_half_life = warm_half_life;
-             o.learner.reg = reg;
-             o.learner.scaling = incision_py::parse_scaling(scaling, "federated");
-             o.learner.mu = mu;
-             o.learner.initial_horizon = initial_horizon;
-             o.learner.delta = delta;
-             o.learner.c_noise = c_noise;
-             o.learner.c_theta = c_theta;
-             o.learner.l_key = l_key;
-             o.learner.l_nonkey = l_nonkey;
-             o.learner.alpha = alpha;
-             o.learner.forced_sampling = forced_sampling;
-             return py_device(fed_device(device_id, group, Eigen::MatrixXd(contexts), front_delay, o));
-           }),
-           py::arg("device_id"), py::arg("group"), py::arg("contexts"), py::arg("front_delay"), py::kw_only(),
-           py::arg("upload_threshold") = defaults.upload_threshold, py::arg("warm_weight") = defaults.warm_weight,
-           py::arg("warm_max_rows") = defaults.warm_max_rows, py::arg("warm_half_life") = defaults.warm_half_life,
-           py::arg("reg") = defaults.learner.reg, py::arg("scaling") = incision_py::scaling_name(defaults.learner.scaling),
-           py::arg("mu") = defaults.learner.mu, py::arg("initial_horizon") = defaults.learner.initial_horizon,
-           py::arg("delta") = defaults.learner.delta, py::arg("c_noise") = defaults.learner.c_noise,
-           py::arg("c_theta") = defaults.learner.c_theta, py::arg("l_key") = defaults.learner.l_key,
-           py::arg("l_nonkey") = defaults.learner.l_nonkey, py::arg("alpha") = defaults.learner.alpha,
-           py::arg("forced_sampling") = defaults.learner.forced_sampling,
-           "device_id: non-zero; group: device type; contexts: (K, d) float64 arm contexts (an all-zero\n"
-           "row is the all-on-device arm); front_delay: (K,) seconds. upload_threshold: upload when\n"
-           "(ln det A - ln det A_sync) * buffered >= threshold (0: every observation, inf: never).\n"
-           "warm_weight in [0, 1], warm_max_rows, warm_half_life: the offline prior (see warm_start).\n"
-           "The remaining keywords are the muLinUCB options (defaults: the official ANS code).")
+      .def(
+          py::init([](std::uint64_t device_id, const std::string& group, const Eigen::Ref<const row_matrix>& contexts,
+                      const Eigen::Ref<const Eigen::VectorXd>& front_delay, double upload_threshold, double warm_weight,
+                      double warm_max_rows, double warm_half_life, double reg, const std::string& scaling, double mu,
+                      std::uint64_t initial_horizon, double delta, double c_noise, double c_theta, double l_key,
+                      double l_nonkey, std::optional<double> alpha, bool forced_sampling) {
+            fed::fed_linucb_dw_options o;
+            o.upload_threshold = upload_threshold;
+            o.warm_weight = warm_weight;
+            o.warm_max_rows = warm_max_rows;
+            o.warm_half_life = warm_half_life;
+            o.learner.reg = reg;
+            o.learner.scaling = incision_py::parse_scaling(scaling, "federated");
+            o.learner.mu = mu;
+            o.learner.initial_horizon = initial_horizon;
+            o.learner.delta = delta;
+            o.learner.c_noise = c_noise;
+            o.learner.c_theta = c_theta;
+            o.learner.l_key = l_key;
+            o.learner.l_nonkey = l_nonkey;
+            o.learner.alpha = alpha;
+            o.learner.forced_sampling = forced_sampling;
+            return py_device(fed_device(device_id, group, Eigen::MatrixXd(contexts), front_delay, o));
+          }),
+          py::arg("device_id"), py::arg("group"), py::arg("contexts"), py::arg("front_delay"), py::kw_only(),
+          py::arg("upload_threshold") = defaults.upload_threshold, py::arg("warm_weight") = defaults.warm_weight,
+          py::arg("warm_max_rows") = defaults.warm_max_rows, py::arg("warm_half_life") = defaults.warm_half_life,
+          py::arg("reg") = defaults.learner.reg,
+          py::arg("scaling") = incision_py::scaling_name(defaults.learner.scaling), py::arg("mu") = defaults.learner.mu,
+          py::arg("initial_horizon") = defaults.learner.initial_horizon, py::arg("delta") = defaults.learner.delta,
+          py::arg("c_noise") = defaults.learner.c_noise, py::arg("c_theta") = defaults.learner.c_theta,
+          py::arg("l_key") = defaults.learner.l_key, py::arg("l_nonkey") = defaults.learner.l_nonkey,
+          py::arg("alpha") = defaults.learner.alpha, py::arg("forced_sampling") = defaults.learner.forced_sampling,
+          "device_id: non-zero; group: device type; contexts: (K, d) float64 arm contexts (an all-zero\n"
+          "row is the all-on-device arm); front_delay: (K,) seconds. upload_threshold: upload when\n"
+          "(ln det A - ln det A_sync) * buffered >= threshold (0: every observation, inf: never).\n"
+          "warm_weight in [0, 1], warm_max_rows, warm_half_life: the offline prior (see warm_start).\n"
+          "The remaining keywords are the muLinUCB options (defaults: the official ANS code).")
       .def(
           "warm_start",
           [](py_device& d, const std::vector<std::size_t>& arms, const std::vector<double>& delays) {
@@ -221,8 +225,9 @@ void register_federated(py::module_& m) {
           py::arg("arms"), py::arg("delays"),
           "Installs offline experience (offloading arm, measured offloading delay) as a local prior of\n"
           "bounded weight; it is never uploaded and fades as online data arrives.")
-      .def("hello", [](py_device& d) { return to_py_bytes(locked<py_device>(&fed_device::hello)(d)); },
-           "The registration message.")
+      .def(
+          "hello", [](py_device& d) { return to_py_bytes(locked<py_device>(&fed_device::hello)(d)); },
+          "The registration message.")
       .def("select", locked<py_device>(&fed_device::select), py::arg("key_frame") = false,
            "Next frame's cut (arm index).")
       .def("select_weighted", locked<py_device>(&fed_device::select_weighted), py::arg("L"),
@@ -231,8 +236,9 @@ void register_federated(py::module_& m) {
            "Feeds back the offloading delay (seconds) observed for arm; buffered for upload.")
       .def_property_readonly("upload_score", locked<py_device>(&fed_device::upload_score))
       .def("wants_upload", locked<py_device>(&fed_device::wants_upload))
-      .def("make_upload", [](py_device& d) { return to_py_bytes(locked<py_device>(&fed_device::make_upload)(d)); },
-           "Packs the buffered observations into an upload message (marks it in flight).")
+      .def(
+          "make_upload", [](py_device& d) { return to_py_bytes(locked<py_device>(&fed_device::make_upload)(d)); },
+          "Packs the buffered observations into an upload message (marks it in flight).")
       .def(
           "receive",
           [](py_device& d, const py::bytes& msg) {
@@ -345,7 +351,8 @@ void register_federated(py::module_& m) {
         for (std::size_t i = 0; i < delays.size(); ++i) {
           if (delays[i].ndim() != 2)
             throw incision::invalid_argument(incision::detail::message(
-                "federated", "run_lockstep: delay table " + std::to_string(i) + " must be a 2-D (frames, n_arms) array"));
+                "federated",
+                "run_lockstep: delay table " + std::to_string(i) + " must be a 2-D (frames, n_arms) array"));
           tables.emplace_back(
               Eigen::Map<const fed::delay_table>(delays[i].data(), delays[i].shape(0), delays[i].shape(1)));
         }

@@ -83,12 +83,14 @@ naming the layer) and leaves the graph unchanged on error.
 Threads: every method takes a per-graph lock, so a graph may be shared by Python threads; the
 partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GIL while they run.)doc")
       .def(py::init<>())
-      .def("add_layer", locked<py_graph>(&ip::layer_graph::add_layer), "name"_a, "device_time"_a, "server_time"_a, "out_bytes"_a,
-           py::kw_only(), "type"_a = "", "macs"_a = 0.0,
+      .def("add_layer", locked<py_graph>(&ip::layer_graph::add_layer), "name"_a, "device_time"_a, "server_time"_a,
+           "out_bytes"_a, py::kw_only(), "type"_a = "", "macs"_a = 0.0,
            "Add a layer; returns its id (0, 1, 2, ... in insertion order). type (operator kind, e.g.\n"
            "'conv') and macs (multiply-accumulates) are optional metadata no partitioner reads.")
-      .def("add_edge", locked<py_graph>(&ip::layer_graph::add_edge), "src"_a, "dst"_a, "Add the data dependency src -> dst.")
-      .def("set_costs", locked<py_graph>(&ip::layer_graph::set_costs), "layer"_a, "device_time"_a, "server_time"_a, "out_bytes"_a)
+      .def("add_edge", locked<py_graph>(&ip::layer_graph::add_edge), "src"_a, "dst"_a,
+           "Add the data dependency src -> dst.")
+      .def("set_costs", locked<py_graph>(&ip::layer_graph::set_costs), "layer"_a, "device_time"_a, "server_time"_a,
+           "out_bytes"_a)
       .def("set_metadata", locked<py_graph>(&ip::layer_graph::set_metadata), "layer"_a, "type"_a, "macs"_a,
            "Replace a layer's optional metadata (operator kind, multiply-accumulates).")
       .def("__len__", locked<py_graph>(&ip::layer_graph::size))
@@ -98,29 +100,38 @@ partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GI
       .def_property_readonly("device_times", [](const py_graph& g) { return column(g, &ip::layer::device_time); })
       .def_property_readonly("server_times", [](const py_graph& g) { return column(g, &ip::layer::server_time); })
       .def_property_readonly("out_bytes", [](const py_graph& g) { return column(g, &ip::layer::out_bytes); })
-      .def_property_readonly("types", [](const py_graph& g) { return column(g, &ip::layer::type); },
-                             "operator kind per layer ('' where unknown)")
-      .def_property_readonly("macs", [](const py_graph& g) { return column(g, &ip::layer::macs); },
-                             "multiply-accumulates per layer (0 where unknown)")
+      .def_property_readonly(
+          "types", [](const py_graph& g) { return column(g, &ip::layer::type); },
+          "operator kind per layer ('' where unknown)")
+      .def_property_readonly(
+          "macs", [](const py_graph& g) { return column(g, &ip::layer::macs); },
+          "multiply-accumulates per layer (0 where unknown)")
       .def_property_readonly("edges", locked<py_graph>(&ip::layer_graph::edges))
-      .def_property_readonly("inputs", [](const py_graph& w) {
-        object_lock lock(w.m);
-        const auto& g = w.obj;
-        std::vector<ip::layer_id> in;
-        for (ip::layer_id v = 0; v < g.size(); ++v)
-          if (g.is_input(v)) in.push_back(v);
-        return in;
-      })
-      .def("successors", [](const py_graph& w, ip::layer_id v) {
-        object_lock lock(w.m);
-        (void)w.obj.at(v);
-        return w.obj.successors(v);
-      }, "layer"_a)
-      .def("predecessors", [](const py_graph& w, ip::layer_id v) {
-        object_lock lock(w.m);
-        (void)w.obj.at(v);
-        return w.obj.predecessors(v);
-      }, "layer"_a)
+      .def_property_readonly("inputs",
+                             [](const py_graph& w) {
+                               object_lock lock(w.m);
+                               const auto& g = w.obj;
+                               std::vector<ip::layer_id> in;
+                               for (ip::layer_id v = 0; v < g.size(); ++v)
+                                 if (g.is_input(v)) in.push_back(v);
+                               return in;
+                             })
+      .def(
+          "successors",
+          [](const py_graph& w, ip::layer_id v) {
+            object_lock lock(w.m);
+            (void)w.obj.at(v);
+            return w.obj.successors(v);
+          },
+          "layer"_a)
+      .def(
+          "predecessors",
+          [](const py_graph& w, ip::layer_id v) {
+            object_lock lock(w.m);
+            (void)w.obj.at(v);
+            return w.obj.predecessors(v);
+          },
+          "layer"_a)
       .def("topological_order", locked<py_graph>(&ip::layer_graph::topological_order))
       .def("is_chain", locked<py_graph>(&ip::layer_graph::is_chain))
       .def_static(
@@ -132,28 +143,38 @@ partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GI
           R"doc(Load an msr-fiddle workload. device_time = cpuLatency * time_scale, server_time =
 fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time_scale * link_rate
 (2**31 B/s reproduces the files' edge sizes).)doc")
-      .def_static("from_json", [](const std::string& text) { return py_graph(ip::from_json(text)); }, "text"_a,
-                  "Parse incision's own JSON format.")
-      .def_static("load_json", [](const std::filesystem::path& path) { return py_graph(ip::load_json(path)); }, "path"_a,
-                  "Read a file in incision's own JSON format (path: str or os.PathLike).")
-      .def("to_json", [](const py_graph& g) {
-        object_lock lock(g.m);
-        return ip::to_json(g.obj);
-      })
-      .def("save_json", [](const py_graph& g, const std::filesystem::path& path) {
-        object_lock lock(g.m);
-        ip::save_json(g.obj, path);
-      }, "path"_a)
-      .def("__repr__", [](const py_graph& w) {
-        object_lock lock(w.m);
-        const auto& g = w.obj;
-        return "LayerGraph(layers=" + std::to_string(g.size()) + ", edges=" + std::to_string(g.num_edges()) + ")";
-      })
-      .def("__eq__", [](const py_graph& a, const py_graph& b) {
-        if (&a == &b) return true;
-        object_lock lock({&a.m, &b.m});
-        return incision_py::graphs_equal(a.obj, b.obj);
-      }, py::is_operator(), "Same layers (every field, in id order) and the same edges.")
+      .def_static(
+          "from_json", [](const std::string& text) { return py_graph(ip::from_json(text)); }, "text"_a,
+          "Parse incision's own JSON format.")
+      .def_static(
+          "load_json", [](const std::filesystem::path& path) { return py_graph(ip::load_json(path)); }, "path"_a,
+          "Read a file in incision's own JSON format (path: str or os.PathLike).")
+      .def("to_json",
+           [](const py_graph& g) {
+             object_lock lock(g.m);
+             return ip::to_json(g.obj);
+           })
+      .def(
+          "save_json",
+          [](const py_graph& g, const std::filesystem::path& path) {
+            object_lock lock(g.m);
+            ip::save_json(g.obj, path);
+          },
+          "path"_a)
+      .def("__repr__",
+           [](const py_graph& w) {
+             object_lock lock(w.m);
+             const auto& g = w.obj;
+             return "LayerGraph(layers=" + std::to_string(g.size()) + ", edges=" + std::to_string(g.num_edges()) + ")";
+           })
+      .def(
+          "__eq__",
+          [](const py_graph& a, const py_graph& b) {
+            if (&a == &b) return true;
+            object_lock lock({&a.m, &b.m});
+            return incision_py::graphs_equal(a.obj, b.obj);
+          },
+          py::is_operator(), "Same layers (every field, in id order) and the same edges.")
       // Pickle through incision's JSON (shortest round-trip doubles, edges in insertion order): exact.
       .def(py::pickle(
           [](const py_graph& g) {
@@ -177,8 +198,9 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
       .def_readonly("max_stage", &ip::plan::max_stage)
       .def_property_readonly("on_device", &incision_py::on_device_array, "bool array per layer id")
       .def("__repr__", &incision_py::plan_repr)
-      .def("__eq__", [](const ip::plan& a, const ip::plan& b) { return incision_py::plans_equal(a, b); }, py::is_operator(),
-           "Same placement, layer lists, status and times (exact).")
+      .def(
+          "__eq__", [](const ip::plan& a, const ip::plan& b) { return incision_py::plans_equal(a, b); },
+          py::is_operator(), "Same placement, layer lists, status and times (exact).")
       .def(py::pickle(&incision_py::plan_state, &incision_py::plan_from_state));
 
   m.def(
@@ -196,7 +218,8 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
 can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
   m.def(
       "dsh",
-      [](const py_graph& w, double bandwidth, double rtt, std::optional<double> download_bandwidth, int grid, int levels) {
+      [](const py_graph& w, double bandwidth, double rtt, std::optional<double> download_bandwidth, int grid,
+         int levels) {
         ip::dsh_options o;
         o.grid = grid;
         o.levels = levels;
@@ -204,7 +227,8 @@ can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
         return on_graph(w, [&](const ip::layer_graph& g) { return ip::dsh(g, g, link, o); });
       },
       "graph"_a, "bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none(), "grid"_a = 7, "levels"_a = 4,
-      "Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage; at most 3x the optimum with a free download (download_bandwidth=None), 4x with a finite one (grid <= 64, levels <= 16).");
+      "Throughput-oriented plan (DADS DSH): minimise the largest pipeline stage; at most 3x the optimum with a free "
+      "download (download_bandwidth=None), 4x with a finite one (grid <= 64, levels <= 16).");
   m.def(
       "chain_scan",
       [](const py_graph& w, double bandwidth, double rtt, std::optional<double> download_bandwidth) {
@@ -229,7 +253,8 @@ can be infeasible (status "infeasible"); it exists to document that flaw.)doc");
       .def_readonly("decrease_rate", &ip::dads_decision::decrease_rate)
       .def("__repr__", [](const ip::dads_decision& d) {
         return std::string("DadsDecision(heavy_load=") + (d.heavy_load ? "True" : "False") +
-               ", decrease_rate=" + (d.decrease_rate ? "True" : "False") + ", plan=" + incision_py::plan_repr(d.chosen) + ")";
+               ", decrease_rate=" + (d.decrease_rate ? "True" : "False") +
+               ", plan=" + incision_py::plan_repr(d.chosen) + ")";
       });
   m.def(
       "dads",
@@ -255,19 +280,22 @@ range, breakpoints and plans).)doc")
            }),
            "graph"_a, "min_bandwidth"_a, "max_bandwidth"_a, "rtt"_a = 0.0, "download_bandwidth"_a = py::none())
       .def("__len__", [](const py_map& b) { return b.map.size(); })
-      .def_property_readonly("plans", [](const py_map& b) { return b.map.plans(); },
-                             "plans from the highest bandwidth to the lowest")
-      .def_property_readonly("breakpoints", [](const py_map& b) { return b.map.breakpoints(); },
-                             "decreasing bandwidths (bytes/s)")
+      .def_property_readonly(
+          "plans", [](const py_map& b) { return b.map.plans(); }, "plans from the highest bandwidth to the lowest")
+      .def_property_readonly(
+          "breakpoints", [](const py_map& b) { return b.map.breakpoints(); }, "decreasing bandwidths (bytes/s)")
       .def_property_readonly("solves", [](const py_map& b) { return b.map.solves(); })
       .def_property_readonly("min_bandwidth", [](const py_map& b) { return b.map.min_bandwidth(); })
       .def_property_readonly("max_bandwidth", [](const py_map& b) { return b.map.max_bandwidth(); })
       .def_property_readonly("rtt", [](const py_map& b) { return b.rtt; })
       .def_property_readonly("download_bandwidth", [](const py_map& b) { return b.download_bandwidth; })
-      .def("index", [](const py_map& b, double bandwidth) { return b.map.index(bandwidth); }, "bandwidth"_a)
-      .def("plan", [](const py_map& b, double bandwidth) { return b.map.at(bandwidth); }, "bandwidth"_a)
-      .def("latency", [](const py_map& b, double bandwidth) { return b.map.latency(bandwidth); }, "bandwidth"_a,
-           "Optimal latency (s) at a bandwidth (bytes/s); IndexError outside the range.")
+      .def(
+          "index", [](const py_map& b, double bandwidth) { return b.map.index(bandwidth); }, "bandwidth"_a)
+      .def(
+          "plan", [](const py_map& b, double bandwidth) { return b.map.at(bandwidth); }, "bandwidth"_a)
+      .def(
+          "latency", [](const py_map& b, double bandwidth) { return b.map.latency(bandwidth); }, "bandwidth"_a,
+          "Optimal latency (s) at a bandwidth (bytes/s); IndexError outside the range.")
       .def(
           "latency",
           [](const py_map& b, const py::array_t<double, py::array::c_style | py::array::forcecast>& bandwidth) {
@@ -280,17 +308,18 @@ range, breakpoints and plans).)doc")
             return out;
           },
           "bandwidth"_a, "Element-wise over an array of bandwidths (one C++ loop).")
-      .def("__eq__",
-           [](const py_map& a, const py_map& b) {
-             return a.map.min_bandwidth() == b.map.min_bandwidth() && a.map.max_bandwidth() == b.map.max_bandwidth() &&
-                    a.map.breakpoints() == b.map.breakpoints() && incision_py::plans_equal(a.map.plans(), b.map.plans());
-           },
-           py::is_operator())
+      .def(
+          "__eq__",
+          [](const py_map& a, const py_map& b) {
+            return a.map.min_bandwidth() == b.map.min_bandwidth() && a.map.max_bandwidth() == b.map.max_bandwidth() &&
+                   a.map.breakpoints() == b.map.breakpoints() && incision_py::plans_equal(a.map.plans(), b.map.plans());
+          },
+          py::is_operator())
       .def("__repr__",
            [](const py_map& b) {
-             return "BandwidthMap(plans=" + std::to_string(b.map.size()) + ", min_bandwidth=" +
-                    std::to_string(b.map.min_bandwidth()) + ", max_bandwidth=" + std::to_string(b.map.max_bandwidth()) +
-                    ")";
+             return "BandwidthMap(plans=" + std::to_string(b.map.size()) +
+                    ", min_bandwidth=" + std::to_string(b.map.min_bandwidth()) +
+                    ", max_bandwidth=" + std::to_string(b.map.max_bandwidth()) + ")";
            })
       // State: (graph JSON, min, max, rtt, download); the map is rebuilt from it.
       .def(py::pickle(

@@ -46,8 +46,7 @@ inline const char* policy_name(stats_policy p) { return policy_names[static_cast
 /// Which statistics policy the keyword arguments ask for.
 inline stats_policy policy_of(const std::optional<double>& gamma, const std::optional<std::size_t>& window) {
   if (gamma && window)
-    throw incision::invalid_argument(
-        incision::detail::message("bandit", "give at most one of gamma and window"));
+    throw incision::invalid_argument(incision::detail::message("bandit", "give at most one of gamma and window"));
   if (gamma) return stats_policy::discounted;
   if (window) return stats_policy::window;
   return stats_policy::ridge;
@@ -153,8 +152,7 @@ py::class_<py_learner<Family>> bind_learner_family(py::module_& m, const char* n
          "policy", [](const W& self) { return policy_name(self.policy()); },
          "Statistics policy: 'ridge', 'discounted' (gamma) or 'window'.")
       .def(
-          "snapshot",
-          [](const W& self) { return to_py_bytes(self.read([](const auto& p) { return p.snapshot(); })); },
+          "snapshot", [](const W& self) { return to_py_bytes(self.read([](const auto& p) { return p.snapshot(); })); },
           "The full state as versioned, checksummed bytes.")
       .def_static(
           "restore", [](const py::bytes& data) { return W(restore_variant<Family>(as_byte_span(data))); },
@@ -194,8 +192,8 @@ py::class_<py_learner<Family>> bind_learner_family(py::module_& m, const char* n
             }
             object_lock lock({&self.m, &other.m});
             if (self.obj.index() != other.obj.index())
-              throw incision::invalid_argument(incision::detail::message(
-                  "bandit", "cannot merge learners with different statistics policies"));
+              throw incision::invalid_argument(
+                  incision::detail::message("bandit", "cannot merge learners with different statistics policies"));
             std::visit([&](auto& p) { p.merge(std::get<std::decay_t<decltype(p)>>(other.obj)); }, self.obj);
           },
           py::arg("other"), "Adds the other learner's data statistics.")

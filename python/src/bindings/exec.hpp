@@ -28,7 +28,8 @@ inline ie::tensor to_tensor(const py::array& a, const char* what) {
   const auto c = py::array_t<float, py::array::c_style>::ensure(a);  // no copy when already C-ordered
   if (!c) throw py::error_already_set();
   ie::shape_type shape(static_cast<std::size_t>(c.ndim()));
-  for (std::size_t i = 0; i < shape.size(); ++i) shape[i] = static_cast<std::size_t>(c.shape(static_cast<py::ssize_t>(i)));
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    shape[i] = static_cast<std::size_t>(c.shape(static_cast<py::ssize_t>(i)));
   ie::tensor t = ie::tensor::from_shape(shape);
   if (t.size() != 0) std::memcpy(t.data(), c.data(), 4 * t.size());
   return t;

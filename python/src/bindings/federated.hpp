@@ -89,10 +89,14 @@ inline py::dict options_dict(const incision::federated::fed_aggregator_options& 
 
 inline std::string event_name(incision::federated::fed_event e) {
   switch (e) {
-    case incision::federated::fed_event::download_applied: return "download_applied";
-    case incision::federated::fed_event::stale_download: return "stale_download";
-    case incision::federated::fed_event::acked: return "acked";
-    case incision::federated::fed_event::rejected: return "rejected";
+    case incision::federated::fed_event::download_applied:
+      return "download_applied";
+    case incision::federated::fed_event::stale_download:
+      return "stale_download";
+    case incision::federated::fed_event::acked:
+      return "acked";
+    case incision::federated::fed_event::rejected:
+      return "rejected";
   }
   return "unknown";
 }

@@ -19,8 +19,9 @@ inline py::array_t<bool> on_device_array(const ip::plan& p) {
 
 inline std::string plan_repr(const ip::plan& p) {
   return "Plan(latency=" + std::to_string(p.latency) + " s, max_stage=" + std::to_string(p.max_stage) +
-         " s, device_layers=" + std::to_string(p.device_layers.size()) + ", shipped_layers=" +
-         std::to_string(p.shipped_layers.size()) + ", status=" + std::string(incision::to_string(p.status)) + ")";
+         " s, device_layers=" + std::to_string(p.device_layers.size()) +
+         ", shipped_layers=" + std::to_string(p.shipped_layers.size()) +
+         ", status=" + std::string(incision::to_string(p.status)) + ")";
 }
 
 // ---- Equality and pickle state. The C++ types define no operator== (not needed there), so the
@@ -46,8 +47,8 @@ inline py::tuple plan_state(const ip::plan& p) {
   std::transform(p.placement.begin(), p.placement.end(), placement.begin(),
                  [](ip::side s) { return static_cast<int>(s); });
   return py::make_tuple(static_cast<int>(p.status), placement, p.device_layers, p.server_layers, p.shipped_layers,
-                        p.shipped_bytes, p.device_time, p.upload_time, p.server_time, p.download_time, p.rtt,
-                        p.latency, p.max_stage);
+                        p.shipped_bytes, p.device_time, p.upload_time, p.server_time, p.download_time, p.rtt, p.latency,
+                        p.max_stage);
 }
 
 inline ip::plan plan_from_state_unchecked(const py::tuple& t) {
@@ -71,8 +72,8 @@ inline ip::plan plan_from_state_unchecked(const py::tuple& t) {
   for (const auto* ids : {&p.device_layers, &p.server_layers, &p.shipped_layers})
     for (const auto v : *ids)
       if (v >= n) throw bad("layer id " + std::to_string(v) + " beyond the " + std::to_string(n) + " placed layers");
-  double* times[] = {&p.shipped_bytes, &p.device_time,   &p.upload_time, &p.server_time,
-                     &p.download_time, &p.rtt,           &p.latency,     &p.max_stage};
+  double* times[] = {&p.shipped_bytes, &p.device_time, &p.upload_time, &p.server_time,
+                     &p.download_time, &p.rtt,         &p.latency,     &p.max_stage};
   for (std::size_t i = 0; i < 8; ++i) *times[i] = t[5 + i].cast<double>();
   return p;
 }
