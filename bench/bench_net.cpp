@@ -22,6 +22,8 @@
 
 #include <asio.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -29,9 +31,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace ie = incision::exec;
@@ -75,7 +75,8 @@ class echo_server {
       asio::async_read(s, asio::buffer(buf), [self = shared_from_this()](const asio::error_code& ec, std::size_t) {
         if (ec) return;
         std::uint64_t n = 0;
-        for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<std::uint8_t>(self->buf[8 + static_cast<std::size_t>(i)]);
+        for (int i = 7; i >= 0; --i)
+          n = (n << 8) | static_cast<std::uint8_t>(self->buf[8 + static_cast<std::size_t>(i)]);
         self->buf.resize(ie::frame_header_size + n + ie::frame_trailer_size);
         asio::async_read(self->s, asio::buffer(self->buf.data() + ie::frame_header_size, n + ie::frame_trailer_size),
                          [self](const asio::error_code& e2, std::size_t) {
@@ -118,7 +119,8 @@ struct echo_client {
   }
 };
 
-std::unique_ptr<ie::edge_server<ie::null_backend>> null_edge(std::size_t threads, const std::string& address = "127.0.0.1") {
+std::unique_ptr<ie::edge_server<ie::null_backend>> null_edge(std::size_t threads,
+                                                             const std::string& address = "127.0.0.1") {
   ie::edge_server_options o;
   o.threads = threads;
   o.address = address;
@@ -201,7 +203,8 @@ void BM_shaped_link_1MB(benchmark::State& state) {
     const net_test::enter_netns in(ns.edge_ns());
     edge = null_edge(1, edge_ip);
     echo = std::make_unique<echo_server>(1, edge_ip);
-  }).join();
+  })
+      .join();
   const net_test::enter_netns in(ns.device_ns());
   echo_client ec(edge_ip, echo->port());
   ie::tcp_link tcp(model_id, link_options(edge_ip, edge->port()));

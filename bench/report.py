@@ -205,11 +205,26 @@ def targets(r: Results) -> list[dict]:
                         float(worst), "x", "≤ 2x", at_most(float(worst), 2.0), "PyTorch", None, float(worst),
                         "exec_torch.py"))
 
-    # --- TCP link (row 10, issue 15): no benchmark in bench/ yet
-    for what in ("small-frame round trip vs a bare Asio echo (p50, p99)", "1 MB tensors vs a shaped link's rate",
-                 "64 devices vs the bare echo server's frames/s"):
-        rows.append(row("net", f"TCP link on loopback: {what}", "", None, "", "within 1.25x / ≥ 80 %", None,
-                        "bare Asio echo", source="(no benchmark in bench/ yet)"))
+    # --- TCP link (issue 15): bench_net runs ours and the bare Asio floor interleaved in one run
+    for arg in ("16", "1024"):
+        name = rf"BM_small_frame_round_trip/{arg}/real_time"
+        nbytes = r.counter(name, "bytes")
+        for q in ("p50", "p99"):
+            ours, floor = r.counter(name, f"ours_{q}_us"), r.counter(name, f"floor_{q}_us")
+            rat = ratio_of(ours, floor)
+            what = f"{nbytes:.0f}-byte frame, {q}" if nbytes else q
+            rows.append(row("net", "TCP round trip vs a bare Asio echo of the same bytes", what, ours, "µs",
+                            "≤ 1.25x", at_most(rat, 1.25), "bare Asio echo", floor, rat, "bench_net"))
+    ours, floor = r.counter(r"BM_shaped_link_1MB/real_time", "ours_MBps"), r.counter(r"BM_shaped_link_1MB/real_time",
+                                                                                   "shaped_MBps")
+    share = r.counter(r"BM_shaped_link_1MB/real_time", "ours_of_rate")
+    rows.append(row("net", "1 MB tensors over a tc-shaped link (root only)", "share of the shaped rate", ours, "MB/s",
+                    "≥ 80 % of the rate", at_least(share, 0.8), "shaped rate", floor, share, "bench_net"))
+    ours, floor = (r.counter(r"BM_64_devices/real_time", "ours_frames_per_s"),
+                   r.counter(r"BM_64_devices/real_time", "floor_frames_per_s"))
+    rat = ratio_of(ours, floor)
+    rows.append(row("net", "64 concurrent devices, frames/s", "edge server", ours, "frames/s", "≥ 0.8x",
+                    at_least(rat, 0.8), "bare Asio echo server", floor, rat, "bench_net"))
 
     # --- PyTorch (issue 16)
     to = r.json.get("torch_overhead.json")

@@ -31,6 +31,9 @@ if [[ "${INCISION_BENCH_PYTHON:-1}" == 1 ]]; then
   echo "== bench/bandit_peers.py";     "$py" bench/bandit_peers.py --out "$out" --cpp-bench build/bench/bench/bench_bandit
   echo "== bench/partition_networkx.py"; "$py" bench/partition_networkx.py --out "$out"
   echo "== bench/federated_peers.py";  "$py" bench/federated_peers.py --out "$out"
+  if [[ -x build/bench/bench/bench_net ]]; then
+    echo "== bench/net_peers.py";      "$py" bench/net_peers.py --bench build/bench/bench/bench_net --json "$out/net_peers.json"
+  fi
   if "$py" -c "import torch, torchvision" 2>/dev/null; then
     echo "== bench/exec_torch.py";     "$py" bench/exec_torch.py --repeats 50 | tee "$out/exec_torch.txt"
     echo "== bench/torch_overhead.py"; "$py" bench/torch_overhead.py --json "$out/torch_overhead.json"

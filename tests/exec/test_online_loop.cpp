@@ -6,6 +6,7 @@
 #include <incision/bandit/window_stats.hpp>
 #include <incision/exec/cpu_backend.hpp>
 #include <incision/exec/example_networks.hpp>
+#include <incision/exec/null_backend.hpp>
 #include <incision/exec/online_loop.hpp>
 #include <incision/partition/link.hpp>
 #include <incision/partition/plan.hpp>
@@ -42,7 +43,8 @@ std::size_t oracle_arm(const ip::layer_graph& g, const std::vector<std::vector<i
   double best_t = 0;
   for (std::size_t a = 0; a < cands.size(); ++a) {
     const auto p = ip::evaluate(g, g, ip::simple_link(bandwidth, latency), cands[a]);
-    const double t = p.device_time + p.server_time + (p.server_layers.empty() ? 0.0 : wire_bytes[a] / bandwidth + latency);
+    const double t =
+        p.device_time + p.server_time + (p.server_layers.empty() ? 0.0 : wire_bytes[a] / bandwidth + latency);
     if (a == 0 || t < best_t) {
       best = a;
       best_t = t;
@@ -74,7 +76,8 @@ TEST_CASE("a switching bandwidth trace moves the learned cut the way the oracle 
   const double high = 5e7, low = 2e4, latency = 2e-3, interval = 0.05;
   const int frames_per_phase = 400;
   const double switch_at = frames_per_phase * interval;
-  ie::sim_link link(ie::bandwidth_trace({{0.0, high, latency}, {switch_at, low, latency}, {2 * switch_at, high, latency}}));
+  ie::sim_link link(
+      ie::bandwidth_trace({{0.0, high, latency}, {switch_at, low, latency}, {2 * switch_at, high, latency}}));
   const std::size_t oracle_high = oracle_arm(g, cands, wire_bytes, high, latency);
   const std::size_t oracle_low = oracle_arm(g, cands, wire_bytes, low, latency);
   REQUIRE(oracle_high != oracle_low);
@@ -84,7 +87,7 @@ TEST_CASE("a switching bandwidth trace moves the learned cut the way the oracle 
   mo.initial_horizon = 100;
   mo.alpha = 0.01;  // exploration on the scale of these delays (alpha(T) is tuned for the ANS tables)
   ib::mu_linucb<Eigen::Dynamic, ib::window_stats<>> learner(arms.contexts, arms.front_delay,
-                                                           ib::window_stats<>(3, 1.0, 60), mo);
+                                                            ib::window_stats<>(3, 1.0, 60), mo);
   ie::loop_options lo;
   lo.timing = ie::compute_timing::modeled;
   lo.frame_interval = interval;
@@ -114,11 +117,7 @@ TEST_CASE("a server that misses the deadline, or is gone, still completes every 
   ie::cpu_backend device(ie::inception_network(2)), server(ie::inception_network(2));
   const auto g = synthetic_profile(device.graph());
   auto cands = ie::chain_candidates(g);
-  struct round_robin {
-    std::size_t n, next = 0;
-    std::size_t select(bool) { return next++ % n; }
-    void update(std::size_t, double) {}
-  } learner{cands.size()};
+  ie::round_robin_learner learner{cands.size()};
   double all_device = 0;
   for (ip::layer_id v = 0; v < g.size(); ++v) all_device += g[v].device_time;
   ie::loop_options lo;

@@ -6,21 +6,21 @@
 #include <incision/exec/cpu_backend.hpp>
 #include <incision/exec/edge_server.hpp>
 #include <incision/exec/example_networks.hpp>
+#include <incision/exec/online_loop.hpp>
 #include <incision/exec/run_split.hpp>
 #include <incision/exec/tcp_link.hpp>
-#include <incision/exec/online_loop.hpp>
 #include <incision/exec/wire.hpp>
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace net_test {
 
@@ -36,7 +36,7 @@ inline bool bit_equal(const ie::tensor_list& a, const ie::tensor_list& b) {
 }
 
 inline std::unique_ptr<ie::edge_server<ie::cpu_backend>> make_server(const ie::network& net,
-                                                                      ie::edge_server_options o = {}) {
+                                                                     ie::edge_server_options o = {}) {
   auto s = std::make_unique<ie::edge_server<ie::cpu_backend>>([&net] { return ie::cpu_backend(net); },
                                                               ie::model_fingerprint(net), o);
   s->start();

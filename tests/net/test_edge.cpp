@@ -65,7 +65,8 @@ TEST_CASE("net: the loop over TCP chooses the same cuts as over the simulated li
   learner_t l_tcp(arms.contexts, arms.front_delay, ib::window_stats<>(3, 1.0, 60), mo);
   const double high = 5e7, low = 2e4, latency = 2e-3, interval = 0.05;
   const int per_phase = 120;
-  const ie::bandwidth_trace trace({{0.0, high, latency}, {per_phase * interval, low, latency}, {2 * per_phase * interval, high, latency}});
+  const ie::bandwidth_trace trace(
+      {{0.0, high, latency}, {per_phase * interval, low, latency}, {2 * per_phase * interval, high, latency}});
   ie::sim_link link_sim(trace), link_tcp(trace);
   ie::loop_options lo;
   lo.timing = ie::compute_timing::modeled;  // the same delays reach both learners
@@ -95,7 +96,8 @@ TEST_CASE("net: the loop over TCP chooses the same cuts as over the simulated li
   CHECK(tcp.stats().last_server_seconds > 0.0);
 }
 
-TEST_CASE("net: a server stopped mid-stream loses no frame; the device falls back at once and offloads after a restart") {
+TEST_CASE(
+    "net: a server stopped mid-stream loses no frame; the device falls back at once and offloads after a restart") {
   const ie::network net = ie::inception_network(3);
   ie::cpu_backend device(net);
   auto server = net_test::make_server(net);
@@ -135,7 +137,8 @@ TEST_CASE("net: a server stopped mid-stream loses no frame; the device falls bac
   CHECK(tcp.connected());
 }
 
-TEST_CASE("net: malformed, truncated, oversized, wrong-version, slow and vanishing clients leave a good device served") {
+TEST_CASE(
+    "net: malformed, truncated, oversized, wrong-version, slow and vanishing clients leave a good device served") {
   const ie::network net = ie::resnet_network(4);
   ie::cpu_backend device(net);
   ie::edge_server_options o;

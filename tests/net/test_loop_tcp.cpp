@@ -135,7 +135,8 @@ TEST_CASE("net: the loop over TCP learns the cut the simulated link's loop learn
   ie::tcp_link tcp(ie::model_fingerprint(net), net_test::link_options(server->port()));
   ie::online_loop loop_sim(l_sim, local, local, link_sim, cands, g, lo);
   ie::online_loop loop_tcp(l_tcp, device, tcp, cands, g, lo);
-  static_assert(std::is_same_v<decltype(loop_tcp), ie::online_loop<learner_t, ie::cpu_backend, ie::cpu_backend, ie::tcp_link>>);
+  static_assert(
+      std::is_same_v<decltype(loop_tcp), ie::online_loop<learner_t, ie::cpu_backend, ie::cpu_backend, ie::tcp_link>>);
   const auto whole = ie::run(local, x);
   ie::tensor_list a, b;
   constexpr int frames = 160, tail = 60;
@@ -221,8 +222,11 @@ TEST_CASE("net: the loop over TCP loses no frame when incision-edge is killed; i
 
 TEST_CASE("net: a late reply costs one local compute (the fallback) and is dropped by its id") {
   const ie::network net = ie::resnet_network(3);
-  ie::edge_server<slow_backend> server([&net] { return slow_backend{ie::cpu_backend(net), std::chrono::milliseconds(60)}; },
-                                       ie::model_fingerprint(net), {});
+  ie::edge_server<slow_backend> server(
+      [&net] {
+        return slow_backend{ie::cpu_backend(net), std::chrono::milliseconds(60)};
+      },
+      ie::model_fingerprint(net), {});
   server.start();
   counting_backend device{ie::cpu_backend(net)};
   ie::tcp_link tcp(ie::model_fingerprint(net), net_test::link_options(server.port()));
@@ -253,7 +257,8 @@ TEST_CASE("net: a late reply costs one local compute (the fallback) and is dropp
   server.stop();
 }
 
-TEST_CASE("net: an edge that accepts the connection but never answers the hello does not hold a frame past its deadline") {
+TEST_CASE(
+    "net: an edge that accepts the connection but never answers the hello does not hold a frame past its deadline") {
   // A listener that never accepts: the kernel completes the TCP handshake from its backlog, the
   // hello is written, and no welcome ever comes (a stalled or wedged edge). The connect attempt
   // is bounded by connect_timeout (3 s here); each frame by its own deadline (50 ms).

@@ -44,7 +44,8 @@ double on_wire(double n) { return n + 66.0 * std::ceil(n / 1448.0); }
 
 }  // namespace
 
-TEST_CASE("net: in network namespaces shaped at the DADS uplink levels, transfers take the shaped time and the cut moves") {
+TEST_CASE(
+    "net: in network namespaces shaped at the DADS uplink levels, transfers take the shaped time and the cut moves") {
   if (const std::string why = net_test::netns_pair::unavailable(); !why.empty()) {
     MESSAGE("skipped: the shaped-link test " << why);
     return;
@@ -52,7 +53,8 @@ TEST_CASE("net: in network namespaces shaped at the DADS uplink levels, transfer
   const auto t_test = std::chrono::steady_clock::now();
   net_test::netns_pair ns;
   ns.set_uplink(18.88);
-  net_test::edge_process edge(0, "resnet", "9", {"ip", "netns", "exec", ns.edge_ns()}, net_test::netns_pair::edge_address);
+  net_test::edge_process edge(0, "resnet", "9", {"ip", "netns", "exec", ns.edge_ns()},
+                              net_test::netns_pair::edge_address);
   const ie::network net = ie::resnet_network(9);
   ie::cpu_backend device(net);
   const net_test::enter_netns in_device(ns.device_ns());  // the device's sockets live in its namespace
@@ -97,7 +99,7 @@ TEST_CASE("net: in network namespaces shaped at the DADS uplink levels, transfer
   mo.initial_horizon = 20;
   mo.alpha = 0.01;
   ib::mu_linucb<Eigen::Dynamic, ib::window_stats<>> learner(arms.contexts, arms.front_delay,
-                                                           ib::window_stats<>(3, 1.0, 12), mo);
+                                                            ib::window_stats<>(3, 1.0, 12), mo);
   ie::loop_options lo;
   lo.timing = ie::compute_timing::modeled;  // compute times from the profile, the wire time is real
   lo.deadline = 3.0;
@@ -127,8 +129,8 @@ TEST_CASE("net: in network namespaces shaped at the DADS uplink levels, transfer
       REQUIRE(r.delivered);
       const double full = on_wire(r.shipped_bytes) / rate;
       const double drained = full - static_cast<double>(net_test::netns_pair::burst_bytes(lv.mbit)) / rate;
-      MESSAGE(lv.name << ": " << r.shipped_bytes << " bytes in " << r.transfer_time * 1e3 << " ms, the shaped rate says "
-                      << drained * 1e3 << " to " << full * 1e3 << " ms");
+      MESSAGE(lv.name << ": " << r.shipped_bytes << " bytes in " << r.transfer_time * 1e3
+                      << " ms, the shaped rate says " << drained * 1e3 << " to " << full * 1e3 << " ms");
       CHECK(r.transfer_time > 0.85 * drained);
       CHECK(r.transfer_time < 1.15 * full + 5e-3);
     }
@@ -146,8 +148,8 @@ TEST_CASE("net: in network namespaces shaped at the DADS uplink levels, transfer
       }
     }
     MESSAGE(lv.name << " (" << lv.mbit << " Mbit/s): the oracle's arm " << best << " chosen in " << chosen << " of "
-                    << counted << " unforced frames of the second half (arms over the level: " << histogram[0]
-                    << " " << histogram[1] << " " << histogram[2] << ")");
+                    << counted << " unforced frames of the second half (arms over the level: " << histogram[0] << " "
+                    << histogram[1] << " " << histogram[2] << ")");
     CHECK(counted >= lv.frames / 4);
     CHECK(chosen >= counted * 8 / 10);
   }

@@ -108,7 +108,8 @@ TEST_CASE("wire: corrupt frames are parse errors naming the problem") {
   r.frame_id = 99;
   CHECK(error_of([&] { ie::decode_request(payload, r); }).find("exceeds") != std::string::npos);
   CHECK(r.frame_id == 99);  // untouched
-  CHECK(error_of([&] { (void)ie::decode_hello(std::span(payload).first(5)); }).find("expected 12") != std::string::npos);
+  CHECK(error_of([&] { (void)ie::decode_hello(std::span(payload).first(5)); }).find("expected 12") !=
+        std::string::npos);
 }
 
 TEST_CASE("wire: the model fingerprint tells networks and weights apart") {

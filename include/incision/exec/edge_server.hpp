@@ -44,16 +44,16 @@ namespace exec {
 /// @brief Options of @ref edge_server.
 struct edge_server_options {
   std::string address = "127.0.0.1";
-  std::uint16_t port = 0;      ///< 0: any free port (see edge_server::port)
-  std::size_t threads = 2;     ///< worker threads, and backends (one per thread)
+  std::uint16_t port = 0;   ///< 0: any free port (see edge_server::port)
+  std::size_t threads = 2;  ///< worker threads, and backends (one per thread)
   std::size_t max_connections = 256;
-  wire_limits limits{};        ///< per frame (max_frame_bytes) and per field
+  wire_limits limits{};                                ///< per frame (max_frame_bytes) and per field
   std::size_t memory_budget = std::size_t{256} << 20;  ///< frame bodies held at once, all connections
   std::size_t max_queued_replies = 4;                  ///< per connection; more: the peer is not reading
   std::chrono::milliseconds idle_timeout{60000};       ///< no frame started for this long: close
-  std::chrono::milliseconds read_timeout{5000};        ///< a frame's body not complete this long after its header: close
-  std::chrono::milliseconds write_timeout{5000};       ///< a reply not taken this long: close
-  bool host_aggregator = true;                         ///< accept FedLinUCB-DW messages (kinds 200-299)
+  std::chrono::milliseconds read_timeout{5000};   ///< a frame's body not complete this long after its header: close
+  std::chrono::milliseconds write_timeout{5000};  ///< a reply not taken this long: close
+  bool host_aggregator = true;                    ///< accept FedLinUCB-DW messages (kinds 200-299)
   federated::fed_aggregator_options aggregator{};
 };
 
@@ -121,8 +121,8 @@ class edge_server {
 
   std::atomic<std::size_t> budget_used_{0};
   struct counters {
-    std::atomic<std::uint64_t> accepted{0}, refused{0}, open{0}, served{0}, expired{0}, failed{0},
-        protocol_errors{0}, timeouts{0}, fed_messages{0}, budget_peak{0};
+    std::atomic<std::uint64_t> accepted{0}, refused{0}, open{0}, served{0}, expired{0}, failed{0}, protocol_errors{0},
+        timeouts{0}, fed_messages{0}, budget_peak{0};
   } c_;
 
   void accept();
@@ -185,10 +185,9 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
     if (frame_.capacity() > keep) std::vector<std::byte>().swap(frame_);
     frame_.resize(frame_header_size);
     arm(read_timer_, s_.opt_.idle_timeout, false);
-    asio::async_read(sock_, asio::buffer(frame_.data(), frame_header_size),
-                     on_strand([self = this->shared_from_this()](const asio::error_code& ec, std::size_t) {
-                       self->on_header(ec);
-                     }));
+    asio::async_read(
+        sock_, asio::buffer(frame_.data(), frame_header_size),
+        on_strand([self = this->shared_from_this()](const asio::error_code& ec, std::size_t) { self->on_header(ec); }));
   }
 
   void on_header(const asio::error_code& ec) {
@@ -206,10 +205,9 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
     frame_.resize(frame_header_size + h.rest());
     read_timer_.cancel();
     arm(read_timer_, s_.opt_.read_timeout, true);
-    asio::async_read(sock_, asio::buffer(frame_.data() + frame_header_size, h.rest()),
-                     on_strand([self = this->shared_from_this()](const asio::error_code& e2, std::size_t) {
-                       self->on_body(e2);
-                     }));
+    asio::async_read(
+        sock_, asio::buffer(frame_.data() + frame_header_size, h.rest()),
+        on_strand([self = this->shared_from_this()](const asio::error_code& e2, std::size_t) { self->on_body(e2); }));
   }
 
   void on_body(const asio::error_code& ec) {
@@ -234,7 +232,8 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
     const auto kind = f.kind;
     if (!hello_done_) {
       if (kind != static_cast<std::uint16_t>(wire_kind::hello)) {
-        refuse(wire_status::wrong_protocol, "the first frame must be a hello (kind 310), got kind " + std::to_string(kind));
+        refuse(wire_status::wrong_protocol,
+               "the first frame must be a hello (kind 310), got kind " + std::to_string(kind));
         return false;
       }
       const wire_hello h = decode_hello(f.payload);
@@ -398,7 +397,9 @@ void edge_server<Backend>::start() {
   if (running_) return;
   asio::error_code ec;
   const auto addr = asio::ip::make_address(opt_.address, ec);
-  if (ec) INCISION_THROW(invalid_argument(incision::detail::message("net", "edge_server: bad address '" + opt_.address + "'")));
+  if (ec)
+    INCISION_THROW(
+        invalid_argument(incision::detail::message("net", "edge_server: bad address '" + opt_.address + "'")));
   const asio::ip::tcp::endpoint ep(addr, opt_.port);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -406,8 +407,8 @@ void edge_server<Backend>::start() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     acceptor_.close(ec);
-    INCISION_THROW(io_error(incision::detail::message(
-        "net", "edge_server: cannot listen on " + opt_.address + ":" + std::to_string(opt_.port) + ": " + ec.message())));
+    INCISION_THROW(io_error(incision::detail::message("net", "edge_server: cannot listen on " + opt_.address + ":" +
+                                                                 std::to_string(opt_.port) + ": " + ec.message())));
   }
   port_ = acceptor_.local_endpoint().port();
   work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(io_.get_executor());

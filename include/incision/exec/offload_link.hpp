@@ -76,7 +76,7 @@ concept offload_link = has_offload<L>;
 INCISION_END_NAMESPACE
 
 /// Static check with an API-qualified message, used at the entry points taking a link.
-#define INCISION_EXEC_CHECK_LINK(fn, Link)                                                        \
-  static_assert(::incision::exec::has_offload<Link>,                                             \
-                "incision::exec::" fn ": Link must provide `offload(const offload_request&, "     \
-                "tensor_list& outputs)` returning `offload_result`")
+#define INCISION_EXEC_CHECK_LINK(fn, Link)                                                                   \
+  static_assert(::incision::exec::has_offload<Link>, "incision::exec::" fn                                   \
+                                                     ": Link must provide `offload(const offload_request&, " \
+                                                     "tensor_list& outputs)` returning `offload_result`")

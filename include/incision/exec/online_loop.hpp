@@ -71,7 +71,7 @@ struct loop_options {
   double deadline = std::numeric_limits<double>::infinity();  ///< seconds from a frame's start (> 0)
   double frame_interval = 0.0;  ///< a frame starts this long after the previous one, or when it ends if later
   compute_timing timing = compute_timing::measured;
-  double server_slowdown = 1.0;  ///< modeled server times are multiplied by this (a loaded server), > 0
+  double server_slowdown = 1.0;     ///< modeled server times are multiplied by this (a loaded server), > 0
   std::size_t key_frame_every = 1;  ///< frame f is a key frame when f % key_frame_every == 0 (>= 1)
 };
 
@@ -121,8 +121,7 @@ class online_loop {
   /// another size, or bad options.
   online_loop(Learner& learner, Device& device, Server& server, sim_link& link,
               std::vector<std::vector<partition::layer_id>> candidates, partition::layer_graph profile,
-              const loop_options& options = {})
-    requires std::same_as<Link, sim_offload<Server>>
+              const loop_options& options = {}) requires std::same_as<Link, sim_offload<Server>>
       : online_loop(learner, device, Link(link, server), std::move(candidates), std::move(profile), options,
                     server.graph().size()) {}
 
@@ -130,8 +129,7 @@ class online_loop {
   /// @throws invalid_argument as above.
   online_loop(Learner& learner, Device& device, Link& link, std::vector<std::vector<partition::layer_id>> candidates,
               partition::layer_graph profile, const loop_options& options = {})
-      : online_loop(learner, device, link, std::move(candidates), std::move(profile), options,
-                    device.graph().size()) {}
+      : online_loop(learner, device, link, std::move(candidates), std::move(profile), options, device.graph().size()) {}
 
   /// @brief Runs one frame of @p input; the network outputs go to @p outputs.
   /// @throws out_of_range if the learner returns an unknown arm; what the backends throw.
@@ -207,7 +205,8 @@ inline std::vector<std::vector<partition::layer_id>> map_candidates(const partit
   return out;
 }
 
-inline arm_table make_arms(const partition::layer_graph& g, const std::vector<std::vector<partition::layer_id>>& cands) {
+inline arm_table make_arms(const partition::layer_graph& g,
+                           const std::vector<std::vector<partition::layer_id>>& cands) {
   arm_table t;
   const auto k = static_cast<Eigen::Index>(cands.size());
   t.contexts.setZero(k, 3);
@@ -243,10 +242,15 @@ online_loop<Learner, Device, Server, Link>::online_loop(Learner& learner, Device
                                                         std::vector<std::vector<partition::layer_id>> candidates,
                                                         partition::layer_graph profile, const loop_options& options,
                                                         std::size_t server_layers)
-    : learner_(learner), device_(device), link_(std::forward<L>(link)), cand_(std::move(candidates)),
-      profile_(std::move(profile)), opt_(options) {
-  static_assert(cut_learner<Learner>, "incision::exec::online_loop: Learner must provide `select(bool key_frame)` "
-                                      "returning an arm and `update(std::size_t arm, double delay)`");
+    : learner_(learner),
+      device_(device),
+      link_(std::forward<L>(link)),
+      cand_(std::move(candidates)),
+      profile_(std::move(profile)),
+      opt_(options) {
+  static_assert(cut_learner<Learner>,
+                "incision::exec::online_loop: Learner must provide `select(bool key_frame)` "
+                "returning an arm and `update(std::size_t arm, double delay)`");
   INCISION_EXEC_CHECK_BACKEND("online_loop", Device);
   INCISION_EXEC_CHECK_LINK("online_loop", Link);
   const auto bad = [](const std::string& why) {
@@ -268,7 +272,8 @@ online_loop<Learner, Device, Server, Link>::online_loop(Learner& learner, Device
     }
     double dev = 0.0, srv = 0.0, rest = 0.0;
     for (partition::layer_id v = 0; v < n; ++v) {
-      if (on[v]) dev += profile_[v].device_time;
+      if (on[v])
+        dev += profile_[v].device_time;
       else {
         srv += profile_[v].server_time;
         rest += profile_[v].device_time;

@@ -78,7 +78,8 @@ class bandwidth_trace {
 /// @brief The link: a trace, a FIFO wire and a seeded jitter source.
 class sim_link {
  public:
-  explicit sim_link(bandwidth_trace trace, std::uint64_t seed = 0) : trace_(std::move(trace)), seed_(seed), jitter_(seed) {}
+  explicit sim_link(bandwidth_trace trace, std::uint64_t seed = 0)
+      : trace_(std::move(trace)), seed_(seed), jitter_(seed) {}
   /// @brief Sends @p bytes at time @p t; returns the delivery time (see the file comment).
   double send(double t, std::span<const std::byte> bytes) noexcept { return send(t, bytes.size()); }
   /// @brief The same for a message of @p n bytes.
@@ -146,9 +147,9 @@ offload_result sim_offload<Server>::offload(const offload_request& r, tensor_lis
       const auto t0 = std::chrono::steady_clock::now();
       decode(wire_, received_);
       server_->run_server(r.device_layers, received_, outputs);
-      o.server_time = modeled ? r.modeled_server_time
-                              : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() *
-                                    r.server_slowdown;
+      o.server_time =
+          modeled ? r.modeled_server_time
+                  : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * r.server_slowdown;
       in_time = arrival + o.server_time <= deadline_at;
     }
   }
@@ -159,8 +160,8 @@ offload_result sim_offload<Server>::offload(const offload_request& r, tensor_lis
 
 inline bandwidth_trace::bandwidth_trace(std::vector<trace_point> points) : points_(std::move(points)) {
   const auto bad = [](std::size_t row, const std::string& why) {
-    INCISION_THROW(invalid_argument(
-        incision::detail::message("exec", "bandwidth trace row " + std::to_string(row) + ": " + why)));
+    INCISION_THROW(
+        invalid_argument(incision::detail::message("exec", "bandwidth trace row " + std::to_string(row) + ": " + why)));
   };
   if (points_.empty()) INCISION_THROW(invalid_argument(incision::detail::message("exec", "bandwidth trace is empty")));
   for (std::size_t i = 0; i < points_.size(); ++i) {
@@ -172,8 +173,8 @@ inline bandwidth_trace::bandwidth_trace(std::vector<trace_point> points) : point
 }
 
 inline std::size_t bandwidth_trace::index(double t) const noexcept {
-  const auto it = std::upper_bound(points_.begin(), points_.end(), t,
-                                   [](double x, const trace_point& p) { return x < p.time; });
+  const auto it =
+      std::upper_bound(points_.begin(), points_.end(), t, [](double x, const trace_point& p) { return x < p.time; });
   return it == points_.begin() ? 0 : static_cast<std::size_t>(it - points_.begin()) - 1;
 }
 

@@ -26,9 +26,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cmath>
 #include <deque>
 #include <limits>
 #include <optional>
@@ -53,12 +53,12 @@ struct tcp_link_options {
 
 /// @brief Counters of a link.
 struct tcp_link_stats {
-  std::uint64_t offloaded = 0;    ///< frames whose reply came in time
-  std::uint64_t late = 0;         ///< frames whose deadline passed first
-  std::uint64_t down = 0;         ///< frames not sent: no connection (falls back at once)
-  std::uint64_t refused = 0;      ///< replies with a status other than ok (expired, failed)
-  std::uint64_t late_dropped = 0; ///< replies dropped on arrival (id of an abandoned frame)
-  std::uint64_t connects = 0;     ///< successful handshakes
+  std::uint64_t offloaded = 0;     ///< frames whose reply came in time
+  std::uint64_t late = 0;          ///< frames whose deadline passed first
+  std::uint64_t down = 0;          ///< frames not sent: no connection (falls back at once)
+  std::uint64_t refused = 0;       ///< replies with a status other than ok (expired, failed)
+  std::uint64_t late_dropped = 0;  ///< replies dropped on arrival (id of an abandoned frame)
+  std::uint64_t connects = 0;      ///< successful handshakes
   std::uint64_t disconnects = 0;
   double last_server_seconds = 0.0;  ///< compute time the edge reported for the last reply
 };
@@ -217,8 +217,10 @@ class tcp_link {
       got_reply_ = true;
       stats_.last_server_seconds = static_cast<double>(r.server_ns) * 1e-9;
       reply_ok_ = r.status == wire_status::ok;
-      if (reply_ok_) decode(r.tensors, *reply_into_);
-      else ++stats_.refused;
+      if (reply_ok_)
+        decode(r.tensors, *reply_into_);
+      else
+        ++stats_.refused;
       return;
     }
     if (f.kind == static_cast<std::uint16_t>(wire_kind::error)) {
@@ -313,8 +315,8 @@ inline offload_result tcp_link::offload(const offload_request& q, tensor_list& o
   got_reply_ = false;
   reply_ok_ = false;
   reply_into_ = &outputs;
-  encode_request(waiting_id_, plan_fingerprint(q.device_layers), static_cast<std::uint64_t>(std::max<long long>(left, 1)),
-                 q.device_layers, *q.cut, out_);
+  encode_request(waiting_id_, plan_fingerprint(q.device_layers),
+                 static_cast<std::uint64_t>(std::max<long long>(left, 1)), q.device_layers, *q.cut, out_);
   res.shipped_bytes = static_cast<double>(out_.size());
   write(out_);
   const std::uint64_t g = generation_;
@@ -328,8 +330,10 @@ inline offload_result tcp_link::offload(const offload_request& q, tensor_list& o
     res.transfer_time = std::max(0.0, res.elapsed - res.server_time);
     return res;
   }
-  if (g != generation_) ++stats_.down;
-  else if (!got_reply_) ++stats_.late;
+  if (g != generation_)
+    ++stats_.down;
+  else if (!got_reply_)
+    ++stats_.late;
   return res;
 }
 
@@ -342,7 +346,8 @@ inline bool tcp_link::offload(device_set d, const tensor_list& cut, tensor_list&
 
 inline void tcp_link::fed_send(std::span<const std::byte> message) {
   if (!ensure_connected())
-    INCISION_THROW(io_error(incision::detail::message("net", "tcp_link: not connected to the edge (" + last_error_ + ")")));
+    INCISION_THROW(
+        io_error(incision::detail::message("net", "tcp_link: not connected to the edge (" + last_error_ + ")")));
   if (writing_) {
     const std::uint64_t g = generation_;
     drive_until([&] { return !writing_ || g != generation_; }, clock::now() + opt_.connect_timeout);
@@ -369,7 +374,9 @@ inline std::optional<std::vector<std::byte>> tcp_link::fed_receive(std::chrono::
 template <class Local>
 class remote_server {
  public:
-  remote_server(Local& local, tcp_link& link) : local_(local), link_(link) { INCISION_EXEC_CHECK_BACKEND("remote_server", Local); }
+  remote_server(Local& local, tcp_link& link) : local_(local), link_(link) {
+    INCISION_EXEC_CHECK_BACKEND("remote_server", Local);
+  }
   [[nodiscard]] const partition::layer_graph& graph() const noexcept { return local_.graph(); }
   void run_device(device_set d, const tensor& input, tensor_list& cut) { local_.run_device(d, input, cut); }
   void run_server(device_set d, const tensor_list& cut, tensor_list& outputs) {
