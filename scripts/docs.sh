@@ -21,16 +21,11 @@ rm -rf "$out/doxygen"
 mkdir -p "$out/doxygen"
 (cd docs && doxygen Doxyfile)
 
-# Doxygen's warnings (broken @ref, @param naming no parameter, malformed commands) fail the build,
-# except in headers whose rework is in flight; those are printed, to be fixed when it lands.
-tolerated='include/incision/exec/(concepts|wire)\.hpp:'
+# Doxygen's warnings (broken @ref, @param naming no parameter, malformed commands) fail the build.
 if [[ -s "$out/doxygen/warnings.log" ]]; then
-  sort -u "$out/doxygen/warnings.log" | sed "s|^$root/||" >"$out/doxygen/warnings.txt"
-  if grep -Ev "^($tolerated)" "$out/doxygen/warnings.txt" >&2; then
-    echo "docs: Doxygen warnings above (docs/Doxyfile)" >&2
-    exit 1
-  fi
-  sed 's/^/docs: tolerated for now: /' "$out/doxygen/warnings.txt"
+  sort -u "$out/doxygen/warnings.log" | sed "s|^$root/||" >&2
+  echo "docs: Doxygen warnings above (docs/Doxyfile)" >&2
+  exit 1
 fi
 
 # The scripts the pages include are run (and checked) by python/tests/test_examples.py.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up what is missing, then runs every test: the C++ suite (doctest, examples, compile-fail
-# checks, consumer projects, one minimal run of each Google Benchmark suite), the same C++ suite
-# under ASan + UBSan, the threaded tests (exec, net) under TSan, a bounded libFuzzer run of every parser, and pytest.
+# Sets up what is missing, then runs every test: the house checks (scripts/lint.sh), the C++ suite
+# (doctest, examples, compile-fail checks, consumer projects, one minimal run of each Google Benchmark
+# suite), the same C++ suite under ASan + UBSan, the threaded tests (exec, net) under TSan, a bounded
+# libFuzzer run of every parser, the documentation site (warnings are errors), and pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,6 +16,9 @@ configure() {  # build-dir, extra cmake arguments...
   local dir="$1"; shift
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINCISION_WERROR=ON "$@" >/dev/null
 }
+
+phase "House checks: clang-format, clang-tidy, ruff, mypy (scripts/lint.sh)"
+bash scripts/lint.sh
 
 phase "C++ tests (build/test), each benchmark run once with a minimal time"
 configure build/test -DINCISION_BUILD_BENCHMARKS=ON

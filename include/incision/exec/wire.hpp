@@ -6,8 +6,8 @@
 ///
 /// A TCP stream carries envelopes back to back (incision/detail/bytes.hpp: "INCS", u16 version,
 /// u16 kind, u64 payload length n, payload, u32 CRC-32). A reader takes the 16-byte header,
-/// checks it with @ref read_frame_header (magic, version, n against the limit) *before*
-/// allocating the body, then reads n + 4 bytes and checks the whole frame with @ref open_frame.
+/// checks it with `read_frame_header` (magic, version, n against the limit) *before*
+/// allocating the body, then reads n + 4 bytes and checks the whole frame with `open_frame`.
 /// Kinds 310-314 are the exec network messages; kinds 200-299 are FedLinUCB-DW messages, carried
 /// as they are and handed to the aggregator.
 #pragma once
