@@ -50,11 +50,12 @@ if ((${#tsan_targets[@]})); then
 fi
 
 phase "libFuzzer targets (parsers of snapshots, graph files and messages)"
-bash scripts/fuzz.sh "${INCISION_FUZZ_SECONDS:-15}"
+bash scripts/fuzz.sh "${INCISION_FUZZ_SECONDS:-10}"
 
 phase "Documentation site (build/docs; warnings are errors)"
 bash scripts/docs.sh
 
 phase "Python tests"
-.venv/bin/python -m pytest -q --durations=10
+# incision-edge from the C++ build on PATH: the Python tests also drive the installed-executable path.
+PATH="$root/build/test/apps:$PATH" .venv/bin/python -m pytest -q --durations=10
 phase "done"
