@@ -6,6 +6,7 @@
 #include <incision/config.hpp>
 #include <incision/exec/concepts.hpp>
 #include <incision/exec/cpu_backend.hpp>
+#include <incision/exec/device_set.hpp>
 #include <incision/exec/example_networks.hpp>
 #include <incision/exec/network.hpp>
 #include <incision/exec/null_backend.hpp>

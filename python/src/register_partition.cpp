@@ -69,6 +69,16 @@ std::vector<std::string> column(const py_graph& w, std::string ip::layer::*field
   for (ip::layer_id v = 0; v < g.size(); ++v) out.push_back(g[v].*field);
   return out;
 }
+
+// successors / predecessors of a checked layer id (IndexError for an unknown one), as a copy
+using neighbour_list = const std::vector<ip::layer_id>& (ip::layer_graph::*)(ip::layer_id) const noexcept;
+auto neighbours(neighbour_list list) {
+  return [list](const py_graph& w, ip::layer_id v) {
+    object_lock lock(w.m);
+    (void)w.obj.at(v);
+    return std::vector<ip::layer_id>((w.obj.*list)(v));
+  };
+}
 }  // namespace
 
 void register_partition(py::module_& m) {
@@ -116,22 +126,8 @@ partitioners (dsl, dsh, dads, chain_scan, evaluate, BandwidthMap) release the GI
                                  if (g.is_input(v)) in.push_back(v);
                                return in;
                              })
-      .def(
-          "successors",
-          [](const py_graph& w, ip::layer_id v) {
-            object_lock lock(w.m);
-            (void)w.obj.at(v);
-            return w.obj.successors(v);
-          },
-          "layer"_a)
-      .def(
-          "predecessors",
-          [](const py_graph& w, ip::layer_id v) {
-            object_lock lock(w.m);
-            (void)w.obj.at(v);
-            return w.obj.predecessors(v);
-          },
-          "layer"_a)
+      .def("successors", neighbours(&ip::layer_graph::successors), "layer"_a)
+      .def("predecessors", neighbours(&ip::layer_graph::predecessors), "layer"_a)
       .def("topological_order", locked<py_graph>(&ip::layer_graph::topological_order))
       .def("is_chain", locked<py_graph>(&ip::layer_graph::is_chain))
       .def_static(
@@ -199,8 +195,8 @@ fpgaLatency * time_scale (values are milliseconds), out_bytes = edge cost * time
       .def_property_readonly("on_device", &incision_py::on_device_array, "bool array per layer id")
       .def("__repr__", &incision_py::plan_repr)
       .def(
-          "__eq__", [](const ip::plan& a, const ip::plan& b) { return incision_py::plans_equal(a, b); },
-          py::is_operator(), "Same placement, layer lists, status and times (exact).")
+          "__eq__", [](const ip::plan& a, const ip::plan& b) { return a == b; }, py::is_operator(),
+          "Same placement, layer lists, status and times (exact).")
       .def(py::pickle(&incision_py::plan_state, &incision_py::plan_from_state));
 
   m.def(
@@ -312,7 +308,7 @@ range, breakpoints and plans).)doc")
           "__eq__",
           [](const py_map& a, const py_map& b) {
             return a.map.min_bandwidth() == b.map.min_bandwidth() && a.map.max_bandwidth() == b.map.max_bandwidth() &&
-                   a.map.breakpoints() == b.map.breakpoints() && incision_py::plans_equal(a.map.plans(), b.map.plans());
+                   a.map.breakpoints() == b.map.breakpoints() && a.map.plans() == b.map.plans();
           },
           py::is_operator())
       .def("__repr__",

@@ -3,6 +3,8 @@
 // length 0..4096 at shifting alignments, and against published check values.
 #include <incision/detail/crc32.hpp>
 
+#include "support/crc32_oracle.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstddef>
@@ -17,15 +19,7 @@ namespace d = incision::detail;
 
 namespace {
 
-// One bit per step, reflected polynomial 0xEDB88320, register preset and final value inverted.
-std::uint32_t bitwise_crc32(std::span<const std::byte> data) {
-  std::uint32_t c = 0xFFFFFFFFU;
-  for (const std::byte b : data) {
-    c ^= std::to_integer<std::uint32_t>(b);
-    for (int k = 0; k < 8; ++k) c = (c & 1U) != 0 ? (c >> 1) ^ 0xEDB88320U : c >> 1;
-  }
-  return ~c;
-}
+using incision_test::bitwise_crc32;
 
 std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 

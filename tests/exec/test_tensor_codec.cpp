@@ -3,6 +3,8 @@
 #include <incision/detail/bytes.hpp>
 #include <incision/exec/tensor_codec.hpp>
 
+#include "support/crc32_oracle.hpp"
+
 #include <doctest/doctest.h>
 
 #include <bit>
@@ -57,15 +59,7 @@ std::string parse_message(std::span<const std::byte> bytes, ie::tensor& out, con
 }  // namespace
 
 TEST_CASE("the trailer is the CRC-32 of everything before it (checksummed while copying)") {
-  // a bit-at-a-time CRC, independent of incision::detail::crc32
-  const auto bitwise = [](std::span<const std::byte> data) {
-    std::uint32_t c = 0xFFFFFFFFU;
-    for (const std::byte b : data) {
-      c ^= std::to_integer<std::uint32_t>(b);
-      for (int k = 0; k < 8; ++k) c = (c & 1U) != 0 ? (c >> 1) ^ 0xEDB88320U : c >> 1;
-    }
-    return ~c;
-  };
+  const auto bitwise = incision_test::bitwise_crc32;  // independent of incision::detail::crc32
   const auto trailer = [](const std::vector<std::byte>& b) {
     std::uint32_t v = 0;
     for (std::size_t i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(b[b.size() - 4 + i]) << (8 * i);

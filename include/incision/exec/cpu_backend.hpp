@@ -7,6 +7,7 @@
 #include <incision/config.hpp>
 #include <incision/error.hpp>
 #include <incision/exec/concepts.hpp>
+#include <incision/exec/device_set.hpp>
 #include <incision/exec/layers/conv2d.hpp>
 #include <incision/exec/layers/dense.hpp>
 #include <incision/exec/layers/pooling.hpp>
@@ -90,22 +91,7 @@ inline cpu_backend::cpu_backend(network net) : net_(std::move(net)) {
   operands_.reserve(net_.size());
 }
 
-inline void cpu_backend::mark(device_set d) {
-  const partition::layer_graph& g = graph();
-  std::fill(on_device_.begin(), on_device_.end(), char{0});
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    if (d[i] >= g.size())
-      bad("device set names layer " + std::to_string(d[i]) + ", the network has " + std::to_string(g.size()));
-    if (i > 0 && d[i] <= d[i - 1]) bad("device set ids must be ascending and distinct");
-    on_device_[d[i]] = 1;
-  }
-  if (!on_device_[0]) bad("infeasible device set: the input layer must be on the device");
-  for (const partition::layer_id v : d)
-    for (const partition::layer_id u : g.predecessors(v))
-      if (!on_device_[u])
-        bad("infeasible device set: layer '" + g[v].name + "' is on the device but its input '" + g[u].name +
-            "' is not");
-}
+inline void cpu_backend::mark(device_set d) { mark_device_set(graph(), d, on_device_, "cpu_backend"); }
 
 inline void cpu_backend::fill(tensor_list& list, bool device_side) {
   // device side: device layers with a server successor or no successor; server side: server

@@ -305,9 +305,7 @@ inline plan dsl_solver::solve(const detail::link_values& l, const cost_weights& 
 
 template <class Oracle, class Link>
 plan dsl(const layer_graph& g, const Oracle& oracle, const Link& link, const dsl_options& opt) {
-  INCISION_PARTITION_CHECK_ORACLE("dsl", Oracle);
-  INCISION_PARTITION_CHECK_LINK("dsl", Link);
-  dsl_solver s;
+  dsl_solver s;  // run() checks Oracle and Link under the name "dsl"
   return s.run(g, oracle, link, opt);
 }
 

@@ -29,6 +29,8 @@ struct plan {
   double max_stage = 0.0;
 
   [[nodiscard]] bool on_device(layer_id v) const noexcept { return placement[v] == side::device; }
+  /// @brief Every field equal, exactly (the same construction and arithmetic give the same bits).
+  friend bool operator==(const plan&, const plan&) = default;
 };
 
 }  // namespace partition

@@ -19,51 +19,6 @@
 
 namespace incision_py {
 
-// ---- Device-set arithmetic shared by the adaptor's checks ------------------------------------
-
-/// Throws invalid_argument unless @p d is a feasible device set of @p g (ascending, known ids,
-/// every input, closed under predecessors). @p on is scratch (g.size() entries on return).
-inline void check_device_set(const ip::layer_graph& g, ie::device_set d, std::vector<char>& on,
-                             const std::string& who) {
-  const std::size_t n = g.size();
-  on.assign(n, 0);
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    if (d[i] >= n)
-      throw_exec(who + ": device layer " + std::to_string(d[i]) + " is out of range (the graph has " +
-                 std::to_string(n) + " layers)");
-    if (i > 0 && d[i] <= d[i - 1]) throw_exec(who + ": device layers must be ascending and distinct");
-    on[d[i]] = 1;
-  }
-  for (ip::layer_id v = 0; v < n; ++v) {
-    if (g.predecessors(v).empty() && !on[v])
-      throw_exec(who + ": the device set misses input layer " + std::to_string(v) + " '" + g[v].name + "'");
-    if (!on[v]) continue;
-    for (const ip::layer_id p : g.predecessors(v))
-      if (!on[p])
-        throw_exec(who + ": the device set is not closed under predecessors: layer " + std::to_string(v) + " '" +
-                   g[v].name + "' needs layer " + std::to_string(p) + " '" + g[p].name + "'");
-  }
-}
-
-/// The layers of d whose tensors the device hands on: a successor outside d, or none at all.
-inline void cut_ids(const ip::layer_graph& g, ie::device_set d, const std::vector<char>& on,
-                    std::vector<ip::layer_id>& out) {
-  out.clear();
-  for (const ip::layer_id v : d) {
-    const auto& s = g.successors(v);
-    bool crosses = s.empty();
-    for (const ip::layer_id w : s) crosses = crosses || !on[w];
-    if (crosses) out.push_back(v);
-  }
-}
-
-/// The layers outside d without successors: the server part's outputs.
-inline void server_output_ids(const ip::layer_graph& g, const std::vector<char>& on, std::vector<ip::layer_id>& out) {
-  out.clear();
-  for (ip::layer_id v = 0; v < g.size(); ++v)
-    if (!on[v] && g.successors(v).empty()) out.push_back(v);
-}
-
 inline std::string id_list(const std::vector<ip::layer_id>& ids) {
   std::string s = "[";
   for (std::size_t i = 0; i < ids.size(); ++i) s += (i ? ", " : "") + std::to_string(ids[i]);
@@ -233,12 +188,12 @@ inline void py_backend::rethrow(py::error_already_set& e, const std::string& met
 
 inline void py_backend::run_device(ie::device_set d, const ie::tensor& input, ie::tensor_list& cut) {
   const std::string what = who("run_device");
-  check_device_set(st_->graph, d, on_, what);
+  ie::mark_device_set(st_->graph, d, on_, what);
   if (st_->input_shape &&
       !std::equal(input.shape().begin(), input.shape().end(), st_->input_shape->begin(), st_->input_shape->end()))
     throw_exec(what + ": the input has shape " + ie::shape_string(input.shape()) + ", the backend takes " +
                ie::shape_string(*st_->input_shape));
-  cut_ids(st_->graph, d, on_, ids_);
+  ie::crossing_layers(st_->graph, d, on_, ids_);
   py::gil_scoped_acquire gil;
   try {
     const py::object r =
@@ -251,8 +206,8 @@ inline void py_backend::run_device(ie::device_set d, const ie::tensor& input, ie
 
 inline void py_backend::run_server(ie::device_set d, const ie::tensor_list& cut, ie::tensor_list& outputs) {
   const std::string what = who("run_server");
-  check_device_set(st_->graph, d, on_, what);
-  cut_ids(st_->graph, d, on_, ids_);
+  ie::mark_device_set(st_->graph, d, on_, what);
+  ie::crossing_layers(st_->graph, d, on_, ids_);
   // every tensor the server part reads must be in the cut, with its declared shape
   std::vector<const ie::tensor*> in(ids_.size(), nullptr);
   for (std::size_t i = 0; i < ids_.size(); ++i) {
@@ -266,7 +221,7 @@ inline void py_backend::run_server(ie::device_set d, const ie::tensor_list& cut,
     check_shape(v, ie::shape_type(in[i]->shape().begin(), in[i]->shape().end()), what + " (cut)");
   }
   const std::vector<ip::layer_id> cut_layers = ids_;
-  server_output_ids(st_->graph, on_, ids_);
+  ie::server_output_layers(st_->graph, on_, ids_);
   if (ids_.empty()) {  // every layer on the device: nothing to compute
     outputs.clear();
     return;

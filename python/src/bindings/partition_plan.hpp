@@ -24,21 +24,8 @@ inline std::string plan_repr(const ip::plan& p) {
          ", status=" + std::string(incision::to_string(p.status)) + ")";
 }
 
-// ---- Equality and pickle state. The C++ types define no operator== (not needed there), so the
-// field lists live here; a field added to ip::plan or ip::layer must be added below.
-
-inline bool plans_equal(const ip::plan& a, const ip::plan& b) {
-  return a.status == b.status && a.placement == b.placement && a.device_layers == b.device_layers &&
-         a.server_layers == b.server_layers && a.shipped_layers == b.shipped_layers &&
-         a.shipped_bytes == b.shipped_bytes && a.device_time == b.device_time && a.upload_time == b.upload_time &&
-         a.server_time == b.server_time && a.download_time == b.download_time && a.rtt == b.rtt &&
-         a.latency == b.latency && a.max_stage == b.max_stage;
-}
-
-inline bool plans_equal(const std::vector<ip::plan>& a, const std::vector<ip::plan>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](const ip::plan& x, const ip::plan& y) { return plans_equal(x, y); });
-}
+// ---- Pickle state (equality: ip::plan's operator==). A field added to ip::plan or ip::layer must
+// be added below.
 
 /// Pickle state of a plan: a plain tuple (status, placement as 0/1 per layer, the three id lists,
 /// the eight times), so it is readable without incision and exact (doubles stay doubles).
