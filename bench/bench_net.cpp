@@ -1,7 +1,10 @@
 // incision::net benchmarks, each side by side with its floor in the same run (interleaved, so the
 // machine's load hits both alike):
 // - small frames: a bare Asio echo of the same bytes (TCP_NODELAY) vs a request/reply through
-//   edge_server and tcp_link, p50 and p99 (target: within 1.25x of the floor);
+//   edge_server and tcp_link, p50 and p99 (target: within 1.25x of the floor), with the servers'
+//   threads on the client's core and on another core (both servers get the same placement: on a
+//   virtual machine a wake-up across cores can cost more than the whole round trip on one, so a
+//   floor and a contender placed differently by the scheduler compare placements, not code);
 // - 1 MB tensors over a shaped link (as root: two network namespaces, a veth pair, tc tbf at
 //   100 Mbit/s on the uplink) vs the shaped rate (target >= 80%), the bare echo alongside;
 // - 64 devices at once: frames/s of the edge server vs a bare Asio echo server (target >= 80%);
@@ -22,6 +25,8 @@
 
 #include <asio.hpp>
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
@@ -49,6 +54,38 @@ double percentile(std::vector<double> v, double p) {
 }
 
 double us_since(clk::time_point t0) { return std::chrono::duration<double, std::micro>(clk::now() - t0).count(); }
+
+// Pins the calling thread to @p cpu (threads it starts inherit it); the destructor restores the
+// affinity it found.
+class pin_thread {
+ public:
+  explicit pin_thread(int cpu) {
+    pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ok_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+  }
+  ~pin_thread() { pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_); }
+  pin_thread(const pin_thread&) = delete;
+  pin_thread& operator=(const pin_thread&) = delete;
+  [[nodiscard]] bool ok() const noexcept { return ok_; }
+
+ private:
+  cpu_set_t saved_{};
+  bool ok_ = false;
+};
+
+// The first two cores this process may run on (-1 where there is no second).
+std::pair<int, int> two_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  int first = -1, second = -1;
+  for (int c = 0; c < CPU_SETSIZE && second < 0; ++c)
+    if (CPU_ISSET(c, &set)) (first < 0 ? first : second) = c;
+  return {first, second};
+}
 
 // The floor: an Asio echo server that reads one envelope (16-byte header with the payload length
 // at offset 8, payload, 4-byte CRC) and writes the same bytes back; N threads, TCP_NODELAY.
@@ -150,11 +187,21 @@ ie::tensor_list cut_of(std::size_t floats) {
 
 // ---- small frames: floor vs ours, interleaved ------------------------------------------
 
+// Args: floats in the tensor; 0: the servers' threads on the client's core, 1: on another core.
 void BM_small_frame_round_trip(benchmark::State& state) {
   const auto floats = static_cast<std::size_t>(state.range(0));
-  echo_server echo(1);
-  auto edge = null_edge(1);
-  echo_client ec("127.0.0.1", echo.port());
+  const auto [client_cpu, other_cpu] = two_cpus();
+  const int server_cpu = state.range(1) == 0 ? client_cpu : other_cpu;
+  if (server_cpu < 0) return state.SkipWithError("skipped: one core only");
+  std::unique_ptr<echo_server> echo;
+  std::unique_ptr<ie::edge_server<ie::null_backend>> edge;
+  {
+    const pin_thread at_server(server_cpu);  // the servers' threads start here and stay
+    echo = std::make_unique<echo_server>(1);
+    edge = null_edge(1);
+  }
+  const pin_thread at_client(client_cpu);
+  echo_client ec("127.0.0.1", echo->port());
   ie::tcp_link tcp(model_id, link_options("127.0.0.1", edge->port()));
   const ie::tensor_list cut = cut_of(floats);
   ie::tensor_list out;
@@ -186,7 +233,7 @@ void BM_small_frame_round_trip(benchmark::State& state) {
   state.counters["ratio_p99"] = o99 / f99;  // target <= 1.25
   state.SetItemsProcessed(static_cast<std::int64_t>(ours_us.size()));
 }
-BENCHMARK(BM_small_frame_round_trip)->Arg(16)->Arg(1024)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_small_frame_round_trip)->ArgsProduct({{16, 1024}, {0, 1}})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // ---- 1 MB over a shaped link ------------------------------------------------------------
 

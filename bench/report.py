@@ -206,13 +206,13 @@ def targets(r: Results) -> list[dict]:
                         "exec_torch.py"))
 
     # --- TCP link (issue 15): bench_net runs ours and the bare Asio floor interleaved in one run
-    for arg in ("16", "1024"):
+    for arg, place in (("16/0", "one core"), ("16/1", "two cores"), ("1024/0", "one core"), ("1024/1", "two cores")):
         name = rf"BM_small_frame_round_trip/{arg}/real_time"
         nbytes = r.counter(name, "bytes")
         for q in ("p50", "p99"):
             ours, floor = r.counter(name, f"ours_{q}_us"), r.counter(name, f"floor_{q}_us")
             rat = ratio_of(ours, floor)
-            what = f"{nbytes:.0f}-byte frame, {q}" if nbytes else q
+            what = f"{nbytes:.0f}-byte frame, {place}, {q}" if nbytes else f"{place}, {q}"
             rows.append(row("net", "TCP round trip vs a bare Asio echo of the same bytes", what, ours, "µs",
                             "≤ 1.25x", at_most(rat, 1.25), "bare Asio echo", floor, rat, "bench_net"))
     ours, floor = r.counter(r"BM_shaped_link_1MB/real_time", "ours_MBps"), r.counter(r"BM_shaped_link_1MB/real_time",

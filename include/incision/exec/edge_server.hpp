@@ -5,9 +5,11 @@
 ///
 /// Design (lessons in docs/net.md): N threads run one io_context; each connection has a strand,
 /// so its handlers never run concurrently, and at most one write in flight (a bounded queue
-/// behind it). A frame's header is checked against the size limit and the server-wide memory
-/// budget before its body is read. Read and write timeouts close the connection (a half-read
-/// frame is never cancelled and resumed). Deadlines are the application's: a request whose
+/// behind it; a reply is written in place while the socket takes it). Reads fill a buffer, so
+/// a small frame takes one read. A frame's header is checked against the size limit and the
+/// server-wide memory budget before its body is read. Read and write timeouts close the
+/// connection (a half-read frame is never cancelled and resumed); one lazily moved timer per
+/// connection watches them. Deadlines are the application's: a request whose
 /// budget has run out when the server reaches it gets an `expired` reply without computing.
 #pragma once
 
@@ -140,12 +142,17 @@ template <class Backend>
 class edge_server<Backend>::connection : public std::enable_shared_from_this<connection> {
  public:
   connection(edge_server& s, asio::ip::tcp::socket sock)
-      : s_(s), sock_(std::move(sock)), strand_(asio::make_strand(s.io_)), read_timer_(s.io_), write_timer_(s.io_) {}
+      : s_(s), sock_(std::move(sock)), strand_(asio::make_strand(s.io_)), timer_(s.io_) {}
 
   void begin() {
     asio::error_code ec;
     sock_.set_option(asio::ip::tcp::no_delay(true), ec);
-    asio::dispatch(strand_, [self = this->shared_from_this()] { self->read_header(); });
+    sock_.non_blocking(true, ec);  // replies are first written in place (send): a full buffer says would_block
+    asio::dispatch(strand_, [self = this->shared_from_this()] {
+      self->idle_since_ = clock::now();
+      self->watch();
+      self->read_more();
+    });
   }
   void close_async() {
     asio::post(strand_, [self = this->shared_from_this()] { self->close(); });
@@ -153,15 +160,23 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
 
  private:
   using clock = std::chrono::steady_clock;
+  static constexpr std::size_t read_chunk = std::size_t{16} << 10;  // one read takes a small frame whole
   edge_server& s_;
   asio::ip::tcp::socket sock_;
   asio::strand<asio::io_context::executor_type> strand_;
-  asio::steady_timer read_timer_, write_timer_;
-  std::vector<std::byte> frame_;  // header + body of the frame being read
+  // One timer for the read, idle and write deadlines, moved lazily: a deadline later than the
+  // timer's expiry is only recorded (the timer fires, finds it not due and re-arms), so a frame
+  // that arrives and is answered at once costs no timer call at all.
+  asio::steady_timer timer_;
+  clock::time_point armed_for_ = clock::time_point::max();
+  clock::time_point idle_since_{}, header_at_{}, write_since_{};
+  std::vector<std::byte> in_;  // bytes read and not yet consumed: [0, have_)
+  std::size_t have_ = 0;
+  std::size_t frame_bytes_ = 0;  // the buffered frame's whole size once its header is read, else 0
   std::size_t reserved_ = 0;
   std::deque<std::vector<std::byte>> out_;
+  std::size_t written_ = 0;  // bytes of out_.front() already sent
   bool writing_ = false, closed_ = false, close_after_write_ = false, hello_done_ = false;
-  clock::time_point header_at_{};
   wire_request req_;
   tensor_list cut_, outputs_;
 
@@ -170,65 +185,107 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
     return asio::bind_executor(strand_, std::forward<F>(f));
   }
 
-  void arm(asio::steady_timer& t, std::chrono::milliseconds after, bool counts_as_timeout) {
-    t.expires_after(after);
-    t.async_wait(on_strand([self = this->shared_from_this(), counts_as_timeout](const asio::error_code& ec) {
-      if (ec || self->closed_) return;  // cancelled: the operation finished
-      if (counts_as_timeout) self->s_.c_.timeouts.fetch_add(1);
-      self->close();
+  // The earliest deadline now in force: the frame body's (read_timeout after its header), else
+  // the idle one; and the pending write's.
+  [[nodiscard]] clock::time_point read_deadline() const {
+    return frame_bytes_ != 0 ? header_at_ + s_.opt_.read_timeout : idle_since_ + s_.opt_.idle_timeout;
+  }
+  [[nodiscard]] clock::time_point write_deadline() const {
+    return writing_ ? write_since_ + s_.opt_.write_timeout : clock::time_point::max();
+  }
+
+  void watch() {
+    armed_for_ = std::min(read_deadline(), write_deadline());
+    timer_.expires_at(armed_for_);  // cancels a pending wait (its handler sees operation_aborted)
+    timer_.async_wait(on_strand([self = this->shared_from_this()](const asio::error_code& ec) {
+      if (ec || self->closed_) return;
+      self->on_timer();
     }));
   }
-
-  void read_header() {
-    if (closed_) return;
-    constexpr std::size_t keep = std::size_t{1} << 20;  // a large frame's buffer is not kept idle
-    if (frame_.capacity() > keep) std::vector<std::byte>().swap(frame_);
-    frame_.resize(frame_header_size);
-    arm(read_timer_, s_.opt_.idle_timeout, false);
-    asio::async_read(
-        sock_, asio::buffer(frame_.data(), frame_header_size),
-        on_strand([self = this->shared_from_this()](const asio::error_code& ec, std::size_t) { self->on_header(ec); }));
+  // A deadline just set: the timer only moves when it would otherwise fire too late.
+  void deadline_moved() {
+    if (std::min(read_deadline(), write_deadline()) < armed_for_) watch();
+  }
+  void on_timer() {
+    const auto now = clock::now();
+    const bool read_late = now >= read_deadline(), write_late = now >= write_deadline();
+    if (!read_late && !write_late) return watch();
+    if (write_late || frame_bytes_ != 0) s_.c_.timeouts.fetch_add(1);  // idling is not a timeout
+    close();
   }
 
-  void on_header(const asio::error_code& ec) {
+  void read_more() {
     if (closed_) return;
-    if (ec) return close();  // the peer left (or vanished mid-header)
-    header_at_ = clock::now();
+    const std::size_t want = std::max(frame_bytes_, have_ + read_chunk);
+    if (in_.size() < want) in_.resize(want);
+    sock_.async_read_some(asio::buffer(in_.data() + have_, in_.size() - have_),
+                          on_strand([self = this->shared_from_this()](const asio::error_code& ec, std::size_t n) {
+                            self->on_read(ec, n);
+                          }));
+  }
+
+  void on_read(const asio::error_code& ec, std::size_t n) {
+    if (closed_) return;
+    if (ec) return close();  // the peer left (or vanished mid-frame)
+    have_ += n;
+    std::size_t used = 0;  // frames are taken from the front of in_
+    while (have_ - used >= frame_header_size) {
+      const std::span<const std::byte> rest(in_.data() + used, have_ - used);
+      if (frame_bytes_ == 0 && !take_header(rest)) return;
+      if (rest.size() < frame_bytes_) break;
+      const bool keep_reading = take_frame(rest.first(frame_bytes_));
+      used += frame_bytes_;
+      frame_bytes_ = 0;
+      s_.release(reserved_);
+      reserved_ = 0;
+      idle_since_ = clock::now();
+      if (!keep_reading || closed_) return;
+    }
+    if (used != 0)
+      std::copy(in_.begin() + static_cast<std::ptrdiff_t>(used), in_.begin() + static_cast<std::ptrdiff_t>(have_),
+                in_.begin());
+    have_ -= used;
+    constexpr std::size_t keep = std::size_t{1} << 20;  // a large frame's buffer is not kept idle
+    if (frame_bytes_ == 0 && in_.size() > keep) {
+      in_.resize(std::max(have_, read_chunk));
+      in_.shrink_to_fit();
+    }
+    deadline_moved();
+    read_more();
+  }
+
+  // Checks the header at the front of @p rest against the limits and the memory budget before
+  // the body is read. False: the connection is being refused.
+  bool take_header(std::span<const std::byte> rest) {
     frame_header h;
     try {
-      h = read_frame_header(frame_, s_.opt_.limits);
-    } catch (const parse_error& e) {
-      return refuse(wire_status::failed, e.what());
-    }
-    if (!s_.reserve(h.rest())) return refuse(wire_status::busy, "the server's memory budget is exhausted");
-    reserved_ = h.rest();
-    frame_.resize(frame_header_size + h.rest());
-    read_timer_.cancel();
-    arm(read_timer_, s_.opt_.read_timeout, true);
-    asio::async_read(
-        sock_, asio::buffer(frame_.data() + frame_header_size, h.rest()),
-        on_strand([self = this->shared_from_this()](const asio::error_code& e2, std::size_t) { self->on_body(e2); }));
-  }
-
-  void on_body(const asio::error_code& ec) {
-    if (closed_) return;
-    read_timer_.cancel();
-    if (ec) return close();
-    bool keep_reading = true;
-    try {
-      const opened_frame f = open_frame(frame_, s_.opt_.limits);
-      keep_reading = dispatch(f);
+      h = read_frame_header(rest.first(frame_header_size), s_.opt_.limits);
     } catch (const parse_error& e) {
       refuse(wire_status::failed, e.what());
-      keep_reading = false;
+      return false;
     }
-    s_.release(reserved_);
-    reserved_ = 0;
-    if (keep_reading) read_header();
+    if (!s_.reserve(h.rest())) {
+      refuse(wire_status::busy, "the server's memory budget is exhausted");
+      return false;
+    }
+    reserved_ = h.rest();
+    frame_bytes_ = frame_header_size + h.rest();
+    header_at_ = clock::now();
+    return true;
+  }
+
+  // One whole frame: checked, then handled. False when the connection is to be closed.
+  bool take_frame(std::span<const std::byte> frame) {
+    try {
+      return dispatch(open_frame(frame, s_.opt_.limits), frame);
+    } catch (const parse_error& e) {
+      refuse(wire_status::failed, e.what());
+      return false;
+    }
   }
 
   // Handles one checked frame; false when the connection is to be closed.
-  bool dispatch(const opened_frame& f) {
+  bool dispatch(const opened_frame& f, std::span<const std::byte> frame) {
     const auto kind = f.kind;
     if (!hello_done_) {
       if (kind != static_cast<std::uint16_t>(wire_kind::hello)) {
@@ -264,7 +321,7 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
       return true;
     }
     if (kind >= 200 && kind < 300 && s_.opt_.host_aggregator) {
-      federated_message();
+      federated_message(frame);
       return true;
     }
     refuse(wire_status::failed, "unexpected frame kind " + std::to_string(kind));
@@ -304,12 +361,12 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
     send(std::move(bytes));
   }
 
-  void federated_message() {
+  void federated_message(std::span<const std::byte> frame) {
     s_.c_.fed_messages.fetch_add(1);
     std::vector<std::byte> reply, download;
     {
       const std::lock_guard lock(s_.fed_mutex_);
-      reply = s_.aggregator_.handle(frame_);  // throws parse_error: the stream is refused
+      reply = s_.aggregator_.handle(frame);  // throws parse_error: the stream is refused
       // after an ack the device also gets its fresh group statistics (the exchange pattern)
       if (federated::fed_message_kind(reply) == federated::fed_kind::ack) {
         const auto sealed = federated::detail::fed_unseal(reply);
@@ -339,30 +396,42 @@ class edge_server<Backend>::connection : public std::enable_shared_from_this<con
     if (!writing_) write_next();
   }
 
+  // Writes out_ in order, in place while the socket takes it; when it would block, waits for the
+  // socket (one wait at a time, under the write deadline: a reply not taken within write_timeout
+  // closes the connection).
   void write_next() {
-    if (closed_) return;
-    if (out_.empty()) {
-      if (close_after_write_) close();
-      return;
+    while (!closed_ && !out_.empty()) {
+      const std::vector<std::byte>& front = out_.front();
+      asio::error_code ec;
+      written_ += sock_.write_some(asio::buffer(front.data() + written_, front.size() - written_), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again || (!ec && written_ < front.size())) {
+        if (!writing_) {
+          writing_ = true;
+          write_since_ = clock::now();
+          deadline_moved();
+        }
+        sock_.async_wait(asio::ip::tcp::socket::wait_write,
+                         on_strand([self = this->shared_from_this()](const asio::error_code& e2) {
+                           if (self->closed_) return;
+                           if (e2) return self->close();
+                           self->write_next();
+                         }));
+        return;
+      }
+      if (ec) return close();
+      out_.pop_front();
+      written_ = 0;
+      write_since_ = clock::now();  // the next reply's clock starts when this one is taken
     }
-    writing_ = true;
-    arm(write_timer_, s_.opt_.write_timeout, true);
-    asio::async_write(sock_, asio::buffer(out_.front()),
-                      on_strand([self = this->shared_from_this()](const asio::error_code& ec, std::size_t) {
-                        self->writing_ = false;
-                        self->write_timer_.cancel();
-                        if (ec || self->closed_) return self->close();
-                        self->out_.pop_front();
-                        self->write_next();
-                      }));
+    writing_ = false;
+    if (!closed_ && close_after_write_) close();
   }
 
   void close() {
     if (closed_) return;
     closed_ = true;
     asio::error_code ec;
-    read_timer_.cancel();
-    write_timer_.cancel();
+    timer_.cancel();
     sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     sock_.close(ec);
     if (reserved_ != 0) s_.release(reserved_);

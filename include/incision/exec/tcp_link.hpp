@@ -113,7 +113,10 @@ class tcp_link {
   std::chrono::milliseconds backoff_{0};
   std::string last_error_;
   tcp_link_stats stats_;
-  std::vector<std::byte> out_, in_;
+  static constexpr std::size_t read_chunk = std::size_t{16} << 10;  // one read takes a small reply whole
+  static constexpr std::size_t keep_buffer = std::size_t{1} << 20;  // larger: freed after the frame
+  std::vector<std::byte> out_, in_;                                 // in_: bytes read and not yet handled, [0, have_)
+  std::size_t have_ = 0, frame_bytes_ = 0;  // frame_bytes_: the buffered frame's size once its header is read
   bool writing_ = false;
   std::uint64_t next_id_ = 0, waiting_id_ = 0;
   bool got_reply_ = false, reply_ok_ = false;
@@ -141,6 +144,8 @@ class tcp_link {
     if (state_ == state::up) ++stats_.disconnects;
     state_ = state::down;
     writing_ = false;
+    have_ = 0;
+    frame_bytes_ = 0;
     last_error_ = why;
     io_.restart();
     io_.poll();  // completes the aborted handlers (they see the old generation)
@@ -163,43 +168,60 @@ class tcp_link {
   void start_connect();
   void on_connected(const asio::error_code& ec);
 
+  // Sends @p bytes in place as far as the socket takes them, the rest in the background.
   void write(std::vector<std::byte>& bytes) {
+    asio::error_code ec;
+    const std::size_t n = sock_->write_some(asio::buffer(bytes), ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
+      return close("write failed: " + ec.message());
+    if (n == bytes.size()) return;
     writing_ = true;
-    asio::async_write(*sock_, asio::buffer(bytes), [this, g = generation_](const asio::error_code& ec, std::size_t) {
-      if (g != generation_) return;
-      writing_ = false;
-      if (ec) close("write failed: " + ec.message());
-    });
+    asio::async_write(*sock_, asio::buffer(bytes.data() + n, bytes.size() - n),
+                      [this, g = generation_](const asio::error_code& e2, std::size_t) {
+                        if (g != generation_) return;
+                        writing_ = false;
+                        if (e2) close("write failed: " + e2.message());
+                      });
   }
 
-  void read_frame() {
-    in_.resize(frame_header_size);
-    asio::async_read(*sock_, asio::buffer(in_.data(), frame_header_size),
-                     [this, g = generation_](const asio::error_code& ec, std::size_t) {
-                       if (g != generation_) return;
-                       if (ec) return close("the edge closed the connection: " + ec.message());
-                       frame_header h;
-                       try {
-                         h = read_frame_header(in_, opt_.limits);
-                       } catch (const parse_error& e) {
-                         return close(e.what());
-                       }
-                       in_.resize(frame_header_size + h.rest());
-                       asio::async_read(*sock_, asio::buffer(in_.data() + frame_header_size, h.rest()),
-                                        [this, g](const asio::error_code& e2, std::size_t) {
-                                          if (g != generation_) return;
-                                          if (e2) return close("the edge closed the connection: " + e2.message());
-                                          try {
-                                            on_frame(open_frame(in_, opt_.limits));
-                                          } catch (const std::exception& e) {
-                                            return close(e.what());
-                                          }
-                                          if (g == generation_) read_frame();
-                                        });
-                     });
+  // Reads whatever the edge sent into in_ and handles each whole frame; a frame's header is
+  // checked against the limits before its body is waited for.
+  void read_more() {
+    const std::size_t want = std::max(frame_bytes_, have_ + read_chunk);
+    if (in_.size() < want) in_.resize(want);
+    sock_->async_read_some(asio::buffer(in_.data() + have_, in_.size() - have_),
+                           [this, g = generation_](const asio::error_code& ec, std::size_t n) {
+                             if (g != generation_) return;
+                             if (ec) return close("the edge closed the connection: " + ec.message());
+                             have_ += n;
+                             std::size_t used = 0;
+                             try {
+                               while (have_ - used >= frame_header_size) {
+                                 const std::span<const std::byte> rest(in_.data() + used, have_ - used);
+                                 if (frame_bytes_ == 0)
+                                   frame_bytes_ = frame_header_size + read_frame_header(rest, opt_.limits).rest();
+                                 if (rest.size() < frame_bytes_) break;
+                                 const auto frame = rest.first(frame_bytes_);
+                                 used += frame_bytes_;
+                                 frame_bytes_ = 0;
+                                 on_frame(open_frame(frame, opt_.limits), frame);
+                                 if (g != generation_) return;
+                               }
+                             } catch (const std::exception& e) {
+                               return close(e.what());
+                             }
+                             std::copy(in_.begin() + static_cast<std::ptrdiff_t>(used),
+                                       in_.begin() + static_cast<std::ptrdiff_t>(have_), in_.begin());
+                             have_ -= used;
+                             if (frame_bytes_ == 0 && in_.size() > keep_buffer) {
+                               in_.resize(std::max(have_, read_chunk));  // a large reply's buffer is not kept
+                               in_.shrink_to_fit();
+                             }
+                             read_more();
+                           });
   }
 
-  void on_frame(const opened_frame& f) {
+  void on_frame(const opened_frame& f, std::span<const std::byte> frame) {
     if (f.kind == static_cast<std::uint16_t>(wire_kind::welcome)) {
       const wire_welcome w = decode_welcome(f.payload, opt_.limits);
       if (w.status != wire_status::ok) return close("the edge refused the handshake: " + w.text);
@@ -229,7 +251,7 @@ class tcp_link {
     }
     if (f.kind >= 200 && f.kind < 300) {
       if (fed_inbox_.size() >= opt_.max_fed_inbox) fed_inbox_.pop_front();
-      fed_inbox_.emplace_back(in_.begin(), in_.end());
+      fed_inbox_.emplace_back(frame.begin(), frame.end());
       return;
     }
     close("unexpected frame kind " + std::to_string(f.kind));
@@ -268,10 +290,12 @@ inline void tcp_link::on_connected(const asio::error_code& ec) {
   if (ec) return close("connect failed: " + ec.message());
   asio::error_code ignored;
   sock_->set_option(asio::ip::tcp::no_delay(true), ignored);
+  sock_->non_blocking(true, ignored);  // write() sends in place; a full buffer says would_block
   state_ = state::handshake;
   encode(wire_hello{wire_protocol_version, model_}, out_);
+  const std::uint64_t g = generation_;
   write(out_);
-  read_frame();
+  if (g == generation_) read_more();
 }
 
 inline bool tcp_link::ensure_connected() {
@@ -300,7 +324,9 @@ inline offload_result tcp_link::offload(const offload_request& q, tensor_list& o
     res.elapsed = std::chrono::duration<double>(clock::now() - start).count();
     return res;
   };
-  poll();  // a late reply, a closed connection or a finished connect already waiting
+  // Down or connecting: a finished connect may be waiting. Up, nothing need be: a late reply or a
+  // closed connection shows up while this frame waits (dropped by id; falls back at once).
+  if (state_ != state::up) poll();
   if (state_ == state::down && clock::now() >= next_attempt_) {
     start_connect();
     const std::uint64_t g = generation_;
