@@ -210,8 +210,9 @@ class tcp_link {
                              } catch (const std::exception& e) {
                                return close(e.what());
                              }
-                             std::copy(in_.begin() + static_cast<std::ptrdiff_t>(used),
-                                       in_.begin() + static_cast<std::ptrdiff_t>(have_), in_.begin());
+                             if (used != 0)  // std::copy onto its own start is not allowed
+                               std::copy(in_.begin() + static_cast<std::ptrdiff_t>(used),
+                                         in_.begin() + static_cast<std::ptrdiff_t>(have_), in_.begin());
                              have_ -= used;
                              if (frame_bytes_ == 0 && in_.size() > keep_buffer) {
                                in_.resize(std::max(have_, read_chunk));  // a large reply's buffer is not kept
